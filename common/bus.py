@@ -1,0 +1,64 @@
+"""The Kafka side of every part: a broker with safe defaults, and publishing that keeps order per key."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import NamedTuple
+
+import msgspec
+from faststream.kafka import KafkaBroker
+
+from common.settings import BaseSettings
+from common.telemetry import inject_headers
+from contracts.base import Message, TraceContext
+from contracts.topics import HEADER_EVENT_ID, HEADER_MESSAGE_TYPE, Topic
+
+_encoder = msgspec.json.Encoder()
+
+
+class Outgoing(NamedTuple):
+    """A record to publish: built inside the span that caused it, so it carries that trace."""
+
+    topic: str
+    key: str
+    value: bytes
+    headers: dict[str, str]
+
+
+def outgoing(topic: Topic, key: str, message: Message) -> Outgoing:
+    headers = inject_headers()
+    if message.trace is None and "traceparent" in headers:
+        message = msgspec.structs.replace(
+            message, trace=TraceContext(traceparent=headers["traceparent"], tracestate=headers.get("tracestate"))
+        )
+    headers[HEADER_MESSAGE_TYPE] = type(message).__struct_config__.tag or type(message).__name__
+    headers[HEADER_EVENT_ID] = str(message.event_id)
+    return Outgoing(topic.name, key, _encoder.encode(message), headers)
+
+
+def make_broker(settings: BaseSettings, client_id: str) -> KafkaBroker:
+    """acks=all always; idempotence only where the broker supports it (not Tansu)."""
+    return KafkaBroker(
+        settings.kafka_bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=settings.kafka_idempotence,
+        graceful_timeout=15.0,
+        logger=logging.getLogger(f"{client_id}.broker"),
+        log_level=logging.DEBUG,
+    )
+
+
+async def publish_all(broker: KafkaBroker, records: list[Outgoing]) -> None:
+    """Publish and wait for every acknowledgement: in order within a key, keys side by side."""
+    chains: dict[tuple[str, str], list[Outgoing]] = defaultdict(list)
+    for record in records:
+        chains[(record.topic, record.key)].append(record)
+
+    async def send_chain(chain: list[Outgoing]) -> None:
+        for r in chain:
+            await broker.publish(r.value, topic=r.topic, key=r.key.encode(), headers=r.headers)
+
+    await asyncio.gather(*(send_chain(c) for c in chains.values()))

@@ -1,0 +1,217 @@
+"""How every service consumes: batches, at-least-once, idempotent by event id, poison to dead-letter.
+
+A batch is fetched, each message decoded and handled inside its own trace span, the resulting
+records published and acknowledged by the broker, the handled event ids marked, and only then the
+offsets committed. A crash anywhere before the commit redelivers the batch; handlers are idempotent
+and derive their output event ids from their input, so the redelivery changes nothing downstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import typing
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+import redis.asyncio as aioredis
+import redis.exceptions
+from aiokafka.errors import KafkaError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
+from common.bus import Outgoing, publish_all
+from common.logs import current_issue_id
+from common.settings import BaseSettings
+from common.telemetry import extract_context
+from contracts.base import Message
+from contracts.topics import (
+    DEAD_LETTER,
+    DLQ_ATTEMPTS,
+    DLQ_GROUP,
+    DLQ_OFFSET,
+    DLQ_PARTITION,
+    DLQ_REASON,
+    DLQ_TOPIC,
+    Topic,
+)
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+Handler = Callable[[Any], Awaitable[list[Outgoing]]]
+
+# Failures of the platform, not of the message: rewind and try the batch again, never dead-letter.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.BusyLoadingError,
+    KafkaError,
+    OSError,
+    TimeoutError,
+)
+
+
+def message_tags(union: Any) -> frozenset[str]:
+    members = typing.get_args(union) or (union,)
+    return frozenset(m.__struct_config__.tag for m in members)
+
+
+class ProcessedEvents:
+    """Which event ids a consumer group has fully handled (state stored and outputs published)."""
+
+    def __init__(self, redis: aioredis.Redis, group: str, ttl_s: int) -> None:
+        self._redis, self._prefix, self._ttl_s = redis, f"{group}:done:", ttl_s
+
+    async def unseen(self, ids: list[str]) -> set[str]:
+        if not ids:
+            return set()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for event_id in ids:
+                pipe.exists(self._prefix + event_id)
+            found = await pipe.execute()
+        return {event_id for event_id, hit in zip(ids, found, strict=True) if not hit}
+
+    async def mark(self, ids: list[str]) -> None:
+        if not ids:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for event_id in ids:
+                pipe.set(self._prefix + event_id, 1, ex=self._ttl_s)
+            await pipe.execute()
+
+
+class DeadLetter(Exception):
+    def __init__(self, reason: str, attempts: int) -> None:
+        super().__init__(reason)
+        self.reason, self.attempts = reason, attempts
+
+
+class Consumer:
+    """One consumer group on one topic, handing each message to `handle`."""
+
+    def __init__(
+        self,
+        *,
+        broker: KafkaBroker,
+        redis: aioredis.Redis,
+        settings: BaseSettings,
+        topic: Topic,
+        group: str,
+        handle: Handler,
+    ) -> None:
+        self.broker, self.settings, self.topic, self.group, self.handle = broker, settings, topic, group, handle
+        self._decoder = msgspec.json.Decoder(topic.messages)
+        self._tags = message_tags(topic.messages)
+        self._processed = ProcessedEvents(redis, group, settings.processed_ttl_s)
+        broker.subscriber(
+            topic.name,
+            group_id=group,
+            batch=True,
+            max_records=settings.kafka_max_records,
+            ack_policy=AckPolicy.NACK_ON_ERROR,  # commit after the work is stored, rewind on failure
+            auto_offset_reset="earliest",  # a new group must not skip what was published before it
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        )(self._on_batch)
+
+    async def _on_batch(self, _body: Any) -> None:
+        records = self.broker.context.get_local("message").raw_message
+        try:
+            await self.process(records)
+        except TRANSIENT as exc:
+            log.warning("transient failure, batch will be retried", extra={"error": repr(exc), "group": self.group})
+            await asyncio.sleep(1.0)  # the rewind refetches at once: do not spin
+            raise
+
+    async def process(self, records: tuple[Any, ...]) -> None:
+        decoded: list[tuple[Any, Message]] = []
+        out: list[Outgoing] = []
+        for record in records:
+            try:
+                decoded.append((record, self._decoder.decode(record.value)))
+            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                if self._is_unknown_type(record.value):
+                    continue  # a newer producer's message type: not for this consumer
+                out.append(self._dead_letter(record, f"undecodable: {exc}", 0))
+        fresh = await self._processed.unseen([str(m.event_id) for _, m in decoded])
+        handled: list[str] = []
+        for record, message in decoded:
+            event_id = str(message.event_id)
+            if event_id not in fresh:
+                continue
+            fresh.discard(event_id)  # the same event twice in one batch is handled once
+            try:
+                out.extend(await self._handle_one(record, message))
+            except DeadLetter as dead:
+                out.append(self._dead_letter(record, dead.reason, dead.attempts))
+            handled.append(event_id)
+        await publish_all(self.broker, out)
+        await self._processed.mark(handled)
+
+    async def _handle_one(self, record: Any, message: Message) -> list[Outgoing]:
+        issue_id = getattr(message, "issue_id", None)
+        token = current_issue_id.set(issue_id)
+        attributes = {
+            "messaging.system": "kafka",
+            "messaging.destination.name": record.topic,
+            "messaging.kafka.partition": record.partition,
+            "messaging.kafka.offset": record.offset,
+            "messaging.consumer.group.name": self.group,
+            "messaging.message.id": str(message.event_id),
+            "message.type": message.__struct_config__.tag or "",
+        }
+        if issue_id:
+            attributes["issue.id"] = issue_id
+        try:
+            with tracer.start_as_current_span(
+                f"{record.topic} process", context=extract_context(record.headers), kind=SpanKind.CONSUMER,
+                attributes=attributes,
+            ) as span:
+                return await self._with_retries(message, span)
+        finally:
+            current_issue_id.reset(token)
+
+    async def _with_retries(self, message: Message, span: trace.Span) -> list[Outgoing]:
+        attempts = self.settings.handler_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                return await self.handle(message)
+            except TRANSIENT:
+                raise
+            except Exception as exc:
+                span.record_exception(exc)
+                # A ValueError is the message's own fault (bad value, illegal transition): retrying cannot help.
+                if attempt == attempts or isinstance(exc, ValueError):
+                    log.error("message dead-lettered", exc_info=True, extra={"group": self.group})
+                    raise DeadLetter(f"{type(exc).__name__}: {exc}", attempt) from exc
+                await asyncio.sleep(self.settings.handler_backoff_ms / 1000 * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    def _is_unknown_type(self, value: bytes) -> bool:
+        try:
+            tag = msgspec.json.decode(value, type=_TypeOnly).type
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            return False
+        return tag not in self._tags
+
+    def _dead_letter(self, record: Any, reason: str, attempts: int) -> Outgoing:
+        headers = {k: v.decode("utf-8", "replace") for k, v in (record.headers or ())}
+        headers |= {
+            DLQ_REASON: reason[:2000],
+            DLQ_TOPIC: record.topic,
+            DLQ_PARTITION: str(record.partition),
+            DLQ_OFFSET: str(record.offset),
+            DLQ_GROUP: self.group,
+            DLQ_ATTEMPTS: str(attempts),
+        }
+        key = record.key.decode("utf-8", "replace") if record.key else ""
+        return Outgoing(DEAD_LETTER.name, key, record.value or b"", headers)
+
+
+class _TypeOnly(msgspec.Struct):
+    type: str

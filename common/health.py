@@ -1,0 +1,63 @@
+"""A tiny HTTP health endpoint beside each service's broker: GET /health -> 200 or 503 with JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import msgspec
+
+log = logging.getLogger(__name__)
+
+Check = Callable[[], Awaitable[bool]]
+
+
+class HealthServer:
+    def __init__(self, service: str, host: str, port: int, checks: dict[str, Check]) -> None:
+        self.service, self.host, self.port, self.checks = service, host, port, checks
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("health endpoint listening", extra={"url": f"http://{self.host}:{self.port}/health"})
+
+    async def stop(self) -> None:
+        if self._server:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def report(self) -> tuple[bool, dict[str, object]]:
+        results: dict[str, str] = {}
+        for name, check in self.checks.items():
+            try:
+                ok = await asyncio.wait_for(check(), timeout=3.0)
+            except Exception as exc:  # a failing dependency is a report, not a crash
+                ok, results[name] = False, f"error: {type(exc).__name__}"
+            else:
+                results[name] = "ok" if ok else "down"
+        healthy = all(v == "ok" for v in results.values())
+        return healthy, {"service": self.service, "status": "ok" if healthy else "degraded", "checks": results}
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request_line = await asyncio.wait_for(reader.readline(), timeout=5.0)
+            while (await asyncio.wait_for(reader.readline(), timeout=5.0)) not in (b"\r\n", b"\n", b""):
+                pass
+            parts = request_line.split()
+            if len(parts) >= 2 and parts[1] in (b"/health", b"/healthz"):
+                healthy, body = await self.report()
+                status = "200 OK" if healthy else "503 Service Unavailable"
+            else:
+                status, body = "404 Not Found", {"error": "not found"}
+            payload = msgspec.json.encode(body)
+            writer.write(
+                f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+                "Connection: close\r\n\r\n".encode() + payload
+            )
+            await writer.drain()
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()

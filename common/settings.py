@@ -1,0 +1,48 @@
+"""Settings come from environment variables, one msgspec Struct per part, the same names in every setup."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TypeVar
+
+import msgspec
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+class BaseSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
+    """What every service and the gateway need. Field `kafka_bootstrap` is read from `KAFKA_BOOTSTRAP`."""
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    # Tansu cannot give out producer ids: idempotence is on for Apache Kafka only (COMPONENTS.md).
+    kafka_idempotence: bool = False
+    kafka_session_timeout_ms: int = 10_000
+    kafka_heartbeat_interval_ms: int = 3_000
+    kafka_fetch_max_wait_ms: int = 20
+    kafka_max_records: int = 500
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    health_host: str = "127.0.0.1"
+    health_port: int = 0
+    otel_exporter: str = "file"  # file / otlp / none
+    otel_exporter_otlp_endpoint: str = "http://127.0.0.1:4318"
+    otel_file: str = "var/traces/spans.jsonl"
+    log_level: str = "INFO"
+    instance_id: str = ""
+    handler_attempts: int = 3
+    handler_backoff_ms: int = 100
+    processed_ttl_s: int = 90 * 24 * 3600
+
+
+def load_settings(kind: type[S], environ: Mapping[str, str] | None = None) -> S:
+    """Build `kind` from the environment; a bad value is an error naming the variable."""
+    env = dict(os.environ if environ is None else environ)
+    try:
+        return msgspec.convert(env, kind, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SystemExit(f"bad configuration for {kind.__name__}: {exc}") from None
+
+
+def env_names(kind: type[msgspec.Struct]) -> set[str]:
+    """The environment variable names a settings Struct reads."""
+    return {f.encode_name for f in msgspec.structs.fields(kind)}

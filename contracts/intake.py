@@ -1,0 +1,36 @@
+"""Submissions: from the gateway (or any intake channel) to the intake service."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import msgspec
+
+from contracts.base import Command
+
+StationCode = Annotated[str, msgspec.Meta(pattern=r"^\d{6}(\d{3}){0,2}$", description="admin-unit code of the station")]
+
+
+class VoterContact(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Personal information: travels only on the submissions topic, never on issue events."""
+
+    name: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+
+class SubmitIntake(Command, frozen=True, kw_only=True, tag="gateway.submit_intake.v1"):
+    """Record a voter's problem, opinion or suggestion. Keyed by `submission_id`."""
+
+    submission_id: uuid.UUID
+    channel: str
+    station_code: StationCode
+    kind: str
+    text: str
+    voter: VoterContact | None = None
+    deputy_code: str | None = None
+    submitted_by: str | None = None
+
+
+SubmissionMessage = SubmitIntake

@@ -1,0 +1,96 @@
+"""Every topic of the platform, defined once: name, partitions, key, and the messages it carries."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+import msgspec
+
+from contracts.commands import HandlerReplyMessage, ReferralMessage, RatingMessage, ReviewDecisionMessage
+from contracts.intake import SubmissionMessage
+from contracts.issues import IssueEventMessage
+
+
+class Topic(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    partitions: int
+    key: str
+    messages: Any  # a Struct type or a union of them
+    description: str
+    compacted: bool = False
+
+
+SUBMISSIONS: Final = Topic(
+    name="intake.submissions.v1",
+    partitions=4,
+    key="submission_id",
+    messages=SubmissionMessage,
+    description="Submissions from the gateway and other intake channels, for the intake service.",
+)
+ISSUE_EVENTS: Final = Topic(
+    name="issue.events.v1",
+    partitions=8,
+    key="issue_id",
+    messages=IssueEventMessage,
+    description="Every event in the life of an issue, in order per issue.",
+)
+REVIEW_DECISIONS: Final = Topic(
+    name="triage.review-decisions.v1",
+    partitions=4,
+    key="issue_id",
+    messages=ReviewDecisionMessage,
+    description="Decisions of the monthly reviews, one per issue, for the triage service.",
+)
+HANDLER_REPLIES: Final = Topic(
+    name="referral.replies.v1",
+    partitions=4,
+    key="issue_id",
+    messages=HandlerReplyMessage,
+    description="Departments' and offices' replies to referrals, for the referral service.",
+)
+RATINGS: Final = Topic(
+    name="feedback.ratings.v1",
+    partitions=4,
+    key="issue_id",
+    messages=RatingMessage,
+    description="Voters' satisfaction ratings, for the feedback service.",
+)
+DEAD_LETTER: Final = Topic(
+    name="platform.dead-letter.v1",
+    partitions=1,
+    key="the original key",
+    messages=bytes,
+    description="Messages that could not be decoded or processed: original bytes and headers, "
+    "with dlq.* headers giving the reason, source topic, partition, offset, group and attempts.",
+)
+
+ALL_TOPICS: Final = (SUBMISSIONS, ISSUE_EVENTS, REVIEW_DECISIONS, HANDLER_REPLIES, RATINGS, DEAD_LETTER)
+
+REFERRAL_TOPIC_PARTITIONS: Final = 2
+_HANDLER_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def referral_topic(handler_code: str) -> Topic:
+    """The topic a department or office reads its own referrals from (and nothing else)."""
+    if not _HANDLER_CODE.match(handler_code):
+        raise ValueError(f"handler_code {handler_code!r} must match {_HANDLER_CODE.pattern}")
+    return Topic(
+        name=f"referrals.{handler_code}.v1",
+        partitions=REFERRAL_TOPIC_PARTITIONS,
+        key="issue_id",
+        messages=ReferralMessage,
+        description=f"Referrals for handler {handler_code}.",
+    )
+
+
+# Headers set on every record besides W3C `traceparent`/`tracestate`.
+HEADER_MESSAGE_TYPE: Final = "message-type"
+HEADER_EVENT_ID: Final = "event-id"
+# Dead-letter headers.
+DLQ_REASON: Final = "dlq.reason"
+DLQ_TOPIC: Final = "dlq.topic"
+DLQ_PARTITION: Final = "dlq.partition"
+DLQ_OFFSET: Final = "dlq.offset"
+DLQ_GROUP: Final = "dlq.group"
+DLQ_ATTEMPTS: Final = "dlq.attempts"

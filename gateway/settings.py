@@ -1,0 +1,12 @@
+"""The gateway's settings, from the environment (shared by the HTTP server and its read-model projector)."""
+
+from common.settings import BaseSettings
+
+
+class GatewaySettings(BaseSettings, frozen=True, kw_only=True):
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    http_workers: int = 1
+    projector_group: str = "gateway-projector"
+    idempotency_ttl_s: int = 7 * 24 * 3600
+    publish_timeout_s: float = 10.0

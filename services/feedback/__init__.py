@@ -1,0 +1,1 @@
+"""Feedback: feedback to deputies and voters, satisfaction ratings, reopen and close-out."""

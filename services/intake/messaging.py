@@ -1,0 +1,25 @@
+"""Intake's subscriptions: the only module of intake that knows about the broker."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+from faststream.kafka import KafkaBroker
+
+from common.consumer import Consumer
+from contracts.topics import SUBMISSIONS
+from services.intake.adapters import RedisIntakeStore
+from services.intake.handlers import IntakeDeps, on_submit_intake
+from services.intake.settings import IntakeSettings
+
+
+def wire(settings: IntakeSettings):  # type: ignore[no-untyped-def]
+    def attach(broker: KafkaBroker, redis: aioredis.Redis) -> None:
+        deps = IntakeDeps(store=RedisIntakeStore(redis), number_prefix=settings.issue_number_prefix)
+
+        async def handle(command):  # type: ignore[no-untyped-def]
+            return await on_submit_intake(command, deps)
+
+        Consumer(broker=broker, redis=redis, settings=settings, topic=SUBMISSIONS, group=settings.consumer_group,
+                 handle=handle)
+
+    return attach

@@ -1,0 +1,1 @@
+"""Oversight: ledgers, overdue supervision, assessment, notices, exemplars, accountability."""

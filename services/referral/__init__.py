@@ -1,0 +1,1 @@
+"""Referral: referrals to handlers, deadlines, joint handling, handler replies, city linkage."""

@@ -1,0 +1,1 @@
+"""Registry: tiers, admin units, stations, deputies, grids, handlers, leaders, users and roles."""

@@ -1,0 +1,7 @@
+"""Registry's settings, from the environment."""
+
+from common.settings import BaseSettings
+
+
+class RegistrySettings(BaseSettings, frozen=True, kw_only=True):
+    consumer_group: str = "registry"

@@ -1,0 +1,1 @@
+"""Triage: category and responsible tier of each issue; later, reviews, escalations and assignments."""

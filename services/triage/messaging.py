@@ -1,0 +1,31 @@
+"""Triage's subscriptions: the only module of triage that knows about the broker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import redis.asyncio as aioredis
+from faststream.kafka import KafkaBroker
+
+from common.consumer import Consumer
+from contracts.topics import ISSUE_EVENTS
+from services.triage import domain
+from services.triage.adapters import RedisTriageStore
+from services.triage.handlers import TriageDeps, on_issue_event
+from services.triage.settings import TriageSettings
+
+
+def wire(settings: TriageSettings):  # type: ignore[no-untyped-def]
+    rules_file = Path(settings.category_rules_file) if settings.category_rules_file else domain.RULES_FILE
+    rules = domain.CategoryRules.load(rules_file)
+
+    def attach(broker: KafkaBroker, redis: aioredis.Redis) -> None:
+        deps = TriageDeps(store=RedisTriageStore(redis), rules=rules)
+
+        async def handle(event):  # type: ignore[no-untyped-def]
+            return await on_issue_event(event, deps)
+
+        Consumer(broker=broker, redis=redis, settings=settings, topic=ISSUE_EVENTS, group=settings.consumer_group,
+                 handle=handle)
+
+    return attach
