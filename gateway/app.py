@@ -1,0 +1,132 @@
+"""The gateway's Litestar application: the JSON API over the bus and the read model."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import msgspec
+from faststream.kafka import KafkaBroker
+from litestar import Controller, Litestar, Request, get, post
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.params import Parameter
+from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+from litestar.response import Response
+
+from common.bus import make_broker, outgoing, publish_all
+from common.logs import setup_logging
+from common.redis import make_redis
+from common.settings import load_settings
+from common.telemetry import setup_tracing
+from contracts.intake import SubmitIntake, VoterContact
+from contracts.topics import SUBMISSIONS
+from gateway.readmodel import IssueReadModel
+from gateway.schemas import IntakeAccepted, IntakeRequest, IssueView, SubmissionStatus
+from gateway.settings import GatewaySettings
+from gateway.submissions import IdempotencyConflict, SubmissionDesk, fingerprint
+
+log = logging.getLogger("gateway")
+API = "/api/v1"
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(header="Idempotency-Key", required=False, min_length=1, max_length=128,
+              description="a retried request with the same key is stored once and answered the same"),
+]
+
+
+class IntakeController(Controller):
+    path = f"{API}/intakes"
+    tags = ["intake"]
+
+    @post("/", status_code=202, operation_id="submitIntake", summary="Submit a voter's problem, opinion or suggestion")
+    async def submit(self, request: Request, data: IntakeRequest, state: State,
+                     idempotency_key: IdempotencyKey = None) -> IntakeAccepted:
+        command = SubmitIntake(
+            submission_id=uuid.uuid4(), channel=data.channel, station_code=data.station_code, kind=data.kind,
+            text=data.text, voter=msgspec.convert(msgspec.to_builtins(data.voter), VoterContact) if data.voter else None,
+            deputy_code=data.deputy_code,
+        )
+        desk: SubmissionDesk = state.desk
+        try:
+            accepted = await desk.accept(command, idempotency_key, fingerprint(await request.body()))
+        except IdempotencyConflict:
+            raise ValidationException("Idempotency-Key was already used with a different body",
+                                      extra=[{"key": "Idempotency-Key", "message": "reused with a different body"}]
+                                      ) from None
+        if accepted.submission_id == command.submission_id:
+            await _publish_or_withdraw(state, command, idempotency_key)
+        return IntakeAccepted(submission_id=accepted.submission_id,
+                              status_url=f"{API}/intakes/{accepted.submission_id}")
+
+    @get("/{submission_id:uuid}", operation_id="getSubmissionStatus", summary="What became of a submission")
+    async def status(self, submission_id: uuid.UUID, state: State) -> SubmissionStatus:
+        number = await state.issues.number_for(submission_id)
+        if number:
+            return SubmissionStatus(submission_id=submission_id, status="received", issue_number=number,
+                                    issue_url=f"{API}/issues/{number}")
+        if await state.desk.is_pending(submission_id):
+            return SubmissionStatus(submission_id=submission_id, status="accepted")
+        raise NotFoundException(f"no submission {submission_id}")
+
+
+async def _publish_or_withdraw(state: State, command: SubmitIntake, idempotency_key: str | None) -> None:
+    try:
+        await publish_all(state.broker, [outgoing(SUBMISSIONS, str(command.submission_id), command)])
+    except Exception:
+        log.exception("submission could not be published")
+        await state.desk.withdraw(command.submission_id, idempotency_key)
+        raise HTTPException(status_code=503, detail="the platform could not take the submission; retry") from None
+
+
+class IssueController(Controller):
+    path = f"{API}/issues"
+    tags = ["issues"]
+
+    @get("/{number:str}", operation_id="getIssue", summary="An issue and its history")
+    async def issue(self, number: str, state: State) -> IssueView:
+        view = await state.issues.issue(number)
+        if view is None:
+            raise NotFoundException(f"no issue {number}")
+        return view
+
+
+@get("/health", operation_id="health", include_in_schema=False)
+async def health(state: State) -> Response[dict[str, object]]:
+    checks = {"broker": "ok" if await state.broker.ping(timeout=2.0) else "down"}
+    try:
+        checks["redis"] = "ok" if await state.redis.ping() else "down"
+    except Exception as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+    healthy = all(v == "ok" for v in checks.values())
+    return Response({"service": "gateway", "status": "ok" if healthy else "degraded", "checks": checks},
+                    status_code=200 if healthy else 503)
+
+
+def create_app(settings: GatewaySettings | None = None) -> Litestar:
+    settings = settings or load_settings(GatewaySettings)
+    setup_logging("gateway", settings.log_level)
+    provider = setup_tracing("gateway", settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        redis = make_redis(settings.redis_url)
+        broker: KafkaBroker = make_broker(settings, "gateway")
+        await broker.start()
+        app.state.update(redis=redis, broker=broker, desk=SubmissionDesk(redis, settings.idempotency_ttl_s),
+                         issues=IssueReadModel(redis))
+        try:
+            yield
+        finally:
+            await broker.stop()
+            await redis.aclose()
+            provider.shutdown()
+
+    return Litestar(
+        route_handlers=[IntakeController, IssueController, health],
+        lifespan=[lifespan],
+        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=provider, exclude=["/health"]))],
+    )

@@ -1,0 +1,38 @@
+"""Builds the gateway's read model from issue events: `python -m gateway.projector`."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+from faststream.kafka import KafkaBroker
+
+from common.bus import Outgoing
+from common.consumer import Consumer
+from common.service import run_service
+from common.settings import load_settings
+from contracts.base import IssueEvent
+from contracts.topics import ISSUE_EVENTS
+from gateway.readmodel import IssueReadModel
+from gateway.settings import GatewaySettings
+
+
+def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
+    def attach(broker: KafkaBroker, redis: aioredis.Redis) -> None:
+        issues = IssueReadModel(redis)
+
+        async def project(event: IssueEvent) -> list[Outgoing]:
+            await issues.apply(event)
+            return []
+
+        Consumer(broker=broker, redis=redis, settings=settings, topic=ISSUE_EVENTS, group=settings.projector_group,
+                 handle=project)
+
+    return attach
+
+
+def main() -> None:
+    settings = load_settings(GatewaySettings)
+    run_service("gateway-projector", settings, wire(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The gateway's read model of issues: built from issue events by the projector, read by the API."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+import redis.asyncio as aioredis
+
+from contracts.base import IssueEvent
+from contracts.issues import IssueReceived, IssueSupervised
+from gateway.schemas import HistoryEntry, IssueView
+from gateway.submissions import PENDING
+
+# The state an issue is in after each event (DESIGN.md section 3); supervision leaves it unchanged.
+STATE_AFTER = {
+    "intake.issue_received.v1": "received",
+    "triage.issue_triaged.v1": "pending_review",
+    "triage.issue_resolved_on_spot.v1": "resolved_on_spot",
+    "triage.issue_escalated.v1": "pending_review",
+    "triage.issue_assigned.v1": "assigned",
+    "triage.issue_merged.v1": "merged",
+    "referral.referral_accepted.v1": "in_progress",
+    "referral.progress_reported.v1": "in_progress",
+    "referral.referral_completed.v1": "completed",
+    "referral.referral_unable.v1": "pending_review",
+    "feedback.issue_fed_back.v1": "fed_back",
+    "feedback.issue_rated.v1": "rated",
+    "feedback.issue_closed.v1": "closed",
+    "feedback.issue_reopened.v1": "pending_review",
+}
+_BASE_FIELDS = frozenset(("type", "event_id", "occurred_at", "schema_version", "correlation_id", "causation_id",
+                          "trace", "issue_id", "text", "submission_id"))
+
+# Append each event once, however often it is delivered, and update the summary in the same step.
+_APPLY = """
+if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[2])
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+
+def history_entry(event: IssueEvent) -> HistoryEntry:
+    fields = msgspec.structs.asdict(event)
+    details = {k: v for k, v in fields.items() if k not in _BASE_FIELDS and v not in (None, (), "")}
+    return HistoryEntry(
+        type=event.__struct_config__.tag, event_id=str(event.event_id), occurred_at=event.occurred_at,
+        details=msgspec.to_builtins(details),
+    )
+
+
+def summary_changes(event: IssueEvent) -> dict[str, str]:
+    changes: dict[str, str] = {}
+    if state := STATE_AFTER.get(event.__struct_config__.tag):
+        changes["state"] = state
+    if isinstance(event, IssueReceived):
+        changes |= {"number": event.issue_id, "kind": event.kind, "channel": event.channel,
+                    "station_code": event.station_code, "text": event.text,
+                    "received_at": event.occurred_at.isoformat(), "voter": event.voter_masked or ""}
+    elif not isinstance(event, IssueSupervised):
+        for name in ("category", "responsible_tier", "responsible_unit"):
+            if (value := getattr(event, name, None)) is not None:
+                changes[name] = value
+    return changes
+
+
+class IssueReadModel:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+        self._apply = redis.register_script(_APPLY)
+        self._entry = msgspec.json.Encoder()
+        self._entries = msgspec.json.Decoder(HistoryEntry)
+
+    async def apply(self, event: IssueEvent) -> None:
+        number = event.issue_id
+        args: list[str | bytes] = [str(event.event_id), self._entry.encode(history_entry(event))]
+        for field, value in summary_changes(event).items():
+            args += [field, value]
+        await self._apply(keys=[f"gw:history:{number}", f"gw:seen:{number}", f"gw:issue:{number}"], args=args)
+        if isinstance(event, IssueReceived):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(f"gw:submission:{event.submission_id}", number)
+                pipe.zrem(PENDING, str(event.submission_id))
+                pipe.delete(f"gw:pending:{event.submission_id}")
+                await pipe.execute()
+
+    async def issue(self, number: str) -> IssueView | None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(f"gw:issue:{number}")
+            pipe.lrange(f"gw:history:{number}", 0, -1)
+            summary, history = await pipe.execute()
+        if not summary or b"number" not in summary:
+            return None  # an event may arrive before IssueReceived is projected: not yet visible
+        view = {k.decode(): v.decode() for k, v in summary.items()}
+        view["voter"] = view.get("voter") or None
+        view["history"] = [self._entries.decode(h) for h in history]
+        return msgspec.convert(view, IssueView, strict=False)
+
+    async def number_for(self, submission_id: uuid.UUID) -> str | None:
+        number = await self._redis.get(f"gw:submission:{submission_id}")
+        return number.decode() if number else None

@@ -1,0 +1,1 @@
+"""Running the platform: topic creation, the embedded launcher, container images."""

