@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from functools import reduce
 from typing import get_args
 
@@ -56,6 +57,7 @@ def wire(message: msgspec.Struct) -> dict[str, object]:
     return msgspec.json.decode(msgspec.json.encode(message))
 
 
+Make = Callable[..., msgspec.Struct]
 CASES = [
     pytest.param(received, IssueReceived, NewerIssueReceived, "urgency", "high", None, id="IssueReceived"),
     pytest.param(triaged, IssueTriaged, NewerIssueTriaged, "sla_days", 5, 15, id="IssueTriaged"),
@@ -64,7 +66,9 @@ CASE_ARGS = ("make", "today", "newer", "field", "value", "default")
 
 
 @pytest.mark.parametrize(CASE_ARGS, CASES)
-def test_todays_consumer_decodes_a_newer_message(make, today, newer, field, value, default) -> None:
+def test_todays_consumer_decodes_a_newer_message(
+    make: Make, today: type, newer: type, field: str, value: object, default: object
+) -> None:
     sent = make(newer, **{field: value})
     decoded = msgspec.json.Decoder(ISSUE_EVENTS.messages).decode(msgspec.json.encode(sent))
     assert type(decoded) is today
@@ -72,7 +76,9 @@ def test_todays_consumer_decodes_a_newer_message(make, today, newer, field, valu
 
 
 @pytest.mark.parametrize(CASE_ARGS, CASES)
-def test_newer_consumer_decodes_todays_message(make, today, newer, field, value, default) -> None:
+def test_newer_consumer_decodes_todays_message(
+    make: Make, today: type, newer: type, field: str, value: object, default: object
+) -> None:
     sent = make(today)
     decoded = msgspec.json.Decoder(newer_union()).decode(msgspec.json.encode(sent))
     assert type(decoded) is newer

@@ -73,4 +73,4 @@ def test_no_topic_name_is_written_outside_contracts() -> None:
         for text in literals(path)
         if text in names or text.startswith("referrals.")
     ]
-    assert found == [], "use the constants in contracts/topics.py instead"
+    assert not found, "topic names written out instead of the constants in contracts/topics.py:\n" + "\n".join(found)

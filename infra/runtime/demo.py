@@ -1,0 +1,35 @@
+"""Demo intakes for `make run`: the kinds of issue the source article names, across a few stations.
+
+Each carries its own Idempotency-Key, so loading them again (every `make run`) stores nothing twice."""
+
+from __future__ import annotations
+
+import httpx
+
+# (channel, station code, kind, text, voter name, phone)
+DEMO_INTAKES = (
+    ("visit", "610902001001", "problem", "村里垃圾好几天没人清理，堆在路边发臭", "王秀英", "13800001234"),
+    ("reception", "610902001001", "problem", "二组自来水管损坏，饮水困难已经三天", "李建国", "13912345678"),
+    ("reception", "610902001002", "problem", "邻里因宅基地边界起纠纷，请求调解", "张桂兰", "13700004321"),
+    ("hotline", "610902002003", "problem", "家中老人患大病，住院费负担重，申请医疗救助", "陈明", "15800006789"),
+    ("online", "610902002", "suggestion", "建议镇上为养殖户提供产业贴息贷款", "刘强", "13600002468"),
+    ("window", "610902003004", "problem", "新农合医保报销比例不清楚，希望有人解释", "赵芳", "13500001357"),
+    ("visit", "610902003004", "problem", "通村公路雨后滑坡，路面塌方影响出行", "孙伟", "13400009753"),
+    ("program", "610902", "opinion", "孩子上学路远，希望开通校车", None, None),
+    ("reception", "610902004", "problem", "返乡务工人员就业难，希望组织技能培训和招聘", "周磊", "13300008642"),
+    ("hotline", "610902004001", "problem", "低保申请提交两个月没有回音，生活困难", "吴敏", "13200007531"),
+    ("online", "610902005002", "suggestion", "建议在村委会旁修建公共厕所，改善卫生", "郑洁", None),
+    ("visit", "610902005002", "opinion", "希望代表多来村里走访，听听大家的意见", None, None),
+)
+
+
+def load_demo(gateway_url: str) -> int:
+    """Submit the demo intakes through the public API; return how many the gateway accepted."""
+    accepted = 0
+    with httpx.Client(base_url=gateway_url, timeout=10) as client:
+        for n, (channel, station, kind, text, name, phone) in enumerate(DEMO_INTAKES, 1):
+            voter = {k: v for k, v in (("name", name), ("phone", phone)) if v} or None
+            body = {"channel": channel, "station_code": station, "kind": kind, "text": text, "voter": voter}
+            response = client.post("/api/v1/intakes", json=body, headers={"Idempotency-Key": f"demo-{n:03d}"})
+            accepted += response.status_code == 202
+    return accepted
