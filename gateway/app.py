@@ -10,9 +10,9 @@ from typing import Annotated
 
 import msgspec
 from faststream.kafka import KafkaBroker
-from litestar import Controller, Litestar, Request, get, post
+from litestar import Controller, Litestar, get, post
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.exceptions import ClientException, HTTPException, NotFoundException
 from litestar.params import Parameter
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.response import Response
@@ -43,7 +43,7 @@ class IntakeController(Controller):
     tags = ["intake"]
 
     @post("/", status_code=202, operation_id="submitIntake", summary="Submit a voter's problem, opinion or suggestion")
-    async def submit(self, request: Request, data: IntakeRequest, state: State,
+    async def submit(self, data: IntakeRequest, state: State,
                      idempotency_key: IdempotencyKey = None) -> IntakeAccepted:
         command = SubmitIntake(
             submission_id=uuid.uuid4(), channel=data.channel, station_code=data.station_code, kind=data.kind,
@@ -52,11 +52,12 @@ class IntakeController(Controller):
         )
         desk: SubmissionDesk = state.desk
         try:
-            accepted = await desk.accept(command, idempotency_key, fingerprint(await request.body()))
+            accepted = await desk.accept(command, idempotency_key, fingerprint(msgspec.json.encode(data)))
         except IdempotencyConflict:
-            raise ValidationException("Idempotency-Key was already used with a different body",
-                                      extra=[{"key": "Idempotency-Key", "message": "reused with a different body"}]
-                                      ) from None
+            raise ClientException(
+                status_code=422, detail="Idempotency-Key was already used with a different body",
+                extra=[{"key": "Idempotency-Key", "message": "reused with a different body", "source": "header"}],
+            ) from None
         if accepted.submission_id == command.submission_id:
             await _publish_or_withdraw(state, command, idempotency_key)
         return IntakeAccepted(submission_id=accepted.submission_id,
