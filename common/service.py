@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
 import redis.asyncio as aioredis
+import uvloop
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 
@@ -24,7 +24,7 @@ def run_service(name: str, settings: BaseSettings, wire: Wiring) -> None:
     """Block until SIGINT/SIGTERM; FastStream then finishes the batch in hand before stopping."""
     setup_logging(name, settings.log_level)
     provider = setup_tracing(name, settings)
-    asyncio.run(_run(name, settings, wire, provider))
+    uvloop.run(_run(name, settings, wire, provider))  # fewer CPU cycles per socket round trip
 
 
 async def _run(name: str, settings: BaseSettings, wire: Wiring, provider) -> None:  # type: ignore[no-untyped-def]

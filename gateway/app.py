@@ -129,5 +129,5 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[IntakeController, IssueController, health],
         lifespan=[lifespan],
-        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=provider, exclude=["/health"]))],
+        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=provider, exclude=["/health"], exclude_spans=["receive", "send"]))],
     )

@@ -1,7 +1,7 @@
 """Serves the gateway with granian: `python -m gateway.main`."""
 
 from granian import Granian
-from granian.constants import Interfaces
+from granian.constants import Interfaces, Loops
 
 from common.settings import load_settings
 from gateway.settings import GatewaySettings
@@ -13,6 +13,7 @@ def main() -> None:
         "gateway.app:create_app",
         factory=True,
         interface=Interfaces.ASGI,
+        loop=Loops.uvloop,
         address=settings.http_host,
         port=settings.http_port,
         workers=settings.http_workers,

@@ -23,8 +23,7 @@ class IntakeDeps(msgspec.Struct, frozen=True):
 async def on_submit_intake(command: SubmitIntake, deps: IntakeDeps) -> list[Outgoing]:
     domain.check_submission(command)  # the gateway checked too; other channels may not have
     month = domain.numbering_month(command.occurred_at)
-    number = await deps.store.number_for(command.submission_id, deps.number_prefix, month)
-    await deps.store.save(number, command)
+    number = await deps.store.register(command, deps.number_prefix, month)
     received = domain.receive(command, number)
     log.debug("issue received", extra={"issue_id": number})
     return [outgoing(ISSUE_EVENTS, number, received)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Protocol, runtime_checkable
 
 from contracts.intake import SubmitIntake
@@ -10,8 +9,7 @@ from contracts.intake import SubmitIntake
 
 @runtime_checkable
 class IntakeStore(Protocol):
-    async def number_for(self, submission_id: uuid.UUID, prefix: str, month: str) -> str:
-        """The submission's issue number: assigned once, the same on every later call."""
+    async def register(self, submission: SubmitIntake, prefix: str, month: str) -> str:
+        """Number the submission and keep its intake record (with the voter's contact), in one step.
 
-    async def save(self, number: str, submission: SubmitIntake) -> None:
-        """Keep the intake record (with the voter's contact) under its number; idempotent."""
+        A submission seen before keeps the number it was given and its record is left as it was."""

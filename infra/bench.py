@@ -1,0 +1,177 @@
+"""`make bench`: the broker's floor, intake throughput and intake latency, in one run on the embedded default.
+
+Starts its own platform on free loopback ports in a temporary directory, and stops it afterwards.
+Figures go to stdout and to var/bench/results.json."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform as host
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import msgspec
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from contracts.topics import ISSUE_EVENTS
+from infra.loadgen import Connection, submit
+from infra.runtime.platform import Platform, Ports
+
+BODY = {"channel": "online", "station_code": "610902001001", "kind": "problem", "text": "村口道路破损，雨天积水" * 8}
+BODY_BYTES = msgspec.json.encode(BODY)
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+class ReceivedWatch:
+    """Follows issue.events from its end and notes when each submission's IssueReceived arrives."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.seen: dict[str, float] = {}
+        self._consumer = AIOKafkaConsumer(ISSUE_EVENTS.name, bootstrap_servers=bootstrap, auto_offset_reset="latest",
+                                          group_id=f"bench-{uuid.uuid4()}", fetch_max_wait_ms=5,
+                                          session_timeout_ms=6000, heartbeat_interval_ms=1000)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        while not self._consumer.assignment():
+            await asyncio.sleep(0.1)
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            for batch in (await self._consumer.getmany(timeout_ms=100)).values():
+                now = time.perf_counter()
+                for r in batch:
+                    if b'"intake.issue_received.v1"' in r.value[:40]:
+                        self.seen[msgspec.json.decode(r.value)["submission_id"]] = now
+
+    async def wait_for(self, ids: list[str], timeout: float) -> None:
+        deadline = time.perf_counter() + timeout
+        while any(i not in self.seen for i in ids) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        await self._consumer.stop()
+
+
+async def broker_floor(bootstrap: str, count: int) -> dict[str, float]:
+    topic = f"bench.floor.{uuid.uuid4().hex[:8]}"
+    value = b"x" * 1024
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    started = time.perf_counter()
+    futures = [await producer.send(topic, value, key=str(i % 64).encode()) for i in range(count)]
+    await asyncio.gather(*futures)
+    produce_s = time.perf_counter() - started
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, fetch_max_wait_ms=20)
+    await consumer.start()
+    started, got = time.perf_counter(), 0
+    while got < count:
+        got += sum(len(b) for b in (await consumer.getmany(timeout_ms=500, max_records=5000)).values())
+    consume_s = time.perf_counter() - started
+    latencies = []
+    for _ in range(500):  # one awaited send at a time, read back by the same consumer
+        sent = time.perf_counter()
+        await producer.send_and_wait(topic, value)
+        while not any((await consumer.getmany(timeout_ms=1000)).values()):
+            pass
+        latencies.append((time.perf_counter() - sent) * 1000)
+    await consumer.stop()
+    await producer.stop()
+    return {"produce_msg_s": count / produce_s, "consume_msg_s": count / consume_s,
+            "roundtrip_p50_ms": pct(latencies, 50), "roundtrip_p99_ms": pct(latencies, 99)}
+
+
+async def intake_throughput(gateway: str, watch: ReceivedWatch, count: int, concurrency: int) -> dict[str, float]:
+    ids: list[str] = []
+    queue = iter(range(count))
+    connections = [await Connection.open(gateway) for _ in range(concurrency)]
+
+    async def worker(connection: Connection) -> None:
+        for _ in queue:
+            ids.append(await submit(connection, BODY_BYTES))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in connections))
+    accepted_s = time.perf_counter() - started
+    for c in connections:
+        await c.close()
+    await watch.wait_for(ids, timeout=120)
+    received = [watch.seen[i] for i in ids if i in watch.seen]
+    end_to_end_s = max(received) - started
+    return {"submissions": count, "accepted_per_s": count / accepted_s, "received": len(received),
+            "end_to_end_per_s": len(received) / end_to_end_s}
+
+
+async def intake_latency(gateway: str, watch: ReceivedWatch, rate: float, seconds: float) -> dict[str, float]:
+    """Open loop: each submission starts at its due time on a free connection, whatever came before."""
+    sent: dict[str, float] = {}
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(64):
+        idle.put_nowait(await Connection.open(gateway))
+
+    async def one(due: float) -> None:
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        start = time.perf_counter()
+        connection = await idle.get()
+        sent[await submit(connection, BODY_BYTES)] = start
+        idle.put_nowait(connection)
+
+    begin = time.perf_counter() + 0.2
+    await asyncio.gather(*(one(begin + n / rate) for n in range(int(rate * seconds))))
+    while not idle.empty():
+        await idle.get_nowait().close()
+    await watch.wait_for(list(sent), timeout=60)
+    latencies = [(watch.seen[i] - t) * 1000 for i, t in sent.items() if i in watch.seen]
+    return {"rate_per_s": rate, "sent": len(sent), "received": len(latencies),
+            "p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99), "max_ms": max(latencies)}
+
+
+async def measure(p: Platform, args: argparse.Namespace) -> dict[str, object]:
+    results: dict[str, object] = {"broker_floor": await broker_floor(p.kafka_bootstrap, args.floor_count)}
+    watch = ReceivedWatch(p.kafka_bootstrap)
+    await watch.start()
+    try:
+        async with httpx.AsyncClient(base_url=p.gateway_url) as warm:  # first requests pay for connections
+            for _ in range(50):
+                await warm.post("/api/v1/intakes", json=BODY)
+        results["intake_throughput"] = await intake_throughput(p.gateway_url, watch, args.count, args.concurrency)
+        results["intake_latency"] = await intake_latency(p.gateway_url, watch, args.rate, args.seconds)
+    finally:
+        await watch.stop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=5000, help="submissions in the throughput run")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rate", type=float, default=200.0, help="submissions per second in the latency run")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--floor-count", type=int, default=20000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-") as var, Platform(Path(var), Ports.free()) as p:
+        results = asyncio.run(measure(p, args))
+    results["machine"] = {"cpus": os.cpu_count(), "python": host.python_version(), "system": host.platform()}
+    out = Path("var/bench/results.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""A consumer's batch with fakes: decode, skip the unknown, retry or dead-letter, handle each event once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import pytest
+import redis.exceptions
+from faststream import AckPolicy
+
+from common.bus import Outgoing
+from common.consumer import Consumer
+from common.settings import BaseSettings, load_settings
+from contracts.issues import IssueReceived
+from contracts.topics import DEAD_LETTER, ISSUE_EVENTS
+
+SETTINGS = load_settings(BaseSettings, {"HANDLER_ATTEMPTS": "3", "HANDLER_BACKOFF_MS": "1"})
+
+
+class FakeBroker:
+    def __init__(self) -> None:
+        self.subscription: dict[str, Any] = {}
+        self.published: list[Outgoing] = []
+
+    def subscriber(self, *topics: str, **kwargs: Any) -> Callable[[Any], Any]:
+        self.subscription = {"topics": topics, **kwargs}
+        return lambda on_batch: on_batch
+
+    async def publish(self, value: bytes, *, topic: str, key: bytes, headers: dict[str, str]) -> None:
+        self.published.append(Outgoing(topic, key.decode(), value, headers))
+
+
+class FakePipeline:
+    def __init__(self, data: dict[str, object]) -> None:
+        self.data, self.queued = data, []
+
+    async def __aenter__(self) -> FakePipeline:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.queued.clear()
+
+    def exists(self, key: str) -> None:
+        self.queued.append(lambda: int(key in self.data))
+
+    def set(self, key: str, value: object, ex: int | None = None) -> None:
+        self.queued.append(lambda: self.data.__setitem__(key, value) or True)
+
+    async def execute(self) -> list[object]:
+        results, self.queued = [op() for op in self.queued], []
+        return results
+
+
+class FakeRedis:
+    def __init__(self) -> None:
+        self.data: dict[str, object] = {}
+
+    def pipeline(self, transaction: bool = True) -> FakePipeline:
+        assert transaction is False
+        return FakePipeline(self.data)
+
+
+@dataclass
+class Record:
+    value: bytes
+    key: bytes | None = b"HB-202612-000001"
+    topic: str = ISSUE_EVENTS.name
+    partition: int = 3
+    offset: int = 42
+    headers: list[tuple[str, bytes]] = field(default_factory=lambda: [("message-type", b"intake.issue_received.v1")])
+
+
+def received_bytes(event_id: uuid.UUID | None = None) -> bytes:
+    event = IssueReceived(
+        event_id=event_id or uuid.uuid4(), issue_id="HB-202612-000001", submission_id=uuid.uuid4(),
+        channel="visit", station_code="610902001", kind="problem", text="二组自来水管损坏",
+    )  # fmt: skip
+    return msgspec.json.encode(event)
+
+
+class Handler:
+    """Fails with the given exceptions in turn, then answers one record per message."""
+
+    def __init__(self, *failures: BaseException) -> None:
+        self.failures, self.seen = list(failures), []
+
+    async def __call__(self, message: IssueReceived) -> list[Outgoing]:
+        self.seen.append(message.event_id)
+        if self.failures:
+            raise self.failures.pop(0)
+        return [Outgoing("out.v1", message.issue_id, str(message.event_id).encode(), {})]
+
+
+@dataclass
+class Harness:
+    broker: FakeBroker
+    redis: FakeRedis
+    consumer: Consumer
+
+
+@pytest.fixture
+def make() -> Callable[[Callable[[Any], Awaitable[list[Outgoing]]]], Harness]:
+    def build(handle: Callable[[Any], Awaitable[list[Outgoing]]]) -> Harness:
+        broker, store = FakeBroker(), FakeRedis()
+        consumer = Consumer(
+            broker=broker, redis=store, settings=SETTINGS, topic=ISSUE_EVENTS, group="triage", handle=handle
+        )
+        return Harness(broker, store, consumer)
+
+    return build
+
+
+def test_subscribes_as_a_batch_group_committing_after_the_work(make: Callable[..., Harness]) -> None:
+    sub = make(Handler()).broker.subscription
+    assert sub["topics"] == (ISSUE_EVENTS.name,)
+    assert (sub["group_id"], sub["batch"], sub["auto_offset_reset"]) == ("triage", True, "earliest")
+    assert sub["ack_policy"] is AckPolicy.NACK_ON_ERROR
+
+
+async def test_undecodable_record_is_dead_lettered_with_its_original_bytes(make: Callable[..., Harness]) -> None:
+    h = make(handler := Handler())
+    await h.consumer.process((Record(b"{not json"),))
+    (dead,) = h.broker.published
+    assert (dead.topic, dead.key, dead.value) == (DEAD_LETTER.name, "HB-202612-000001", b"{not json")
+    assert dead.headers["dlq.reason"].startswith("undecodable")
+    assert dead.headers["message-type"] == "intake.issue_received.v1"  # the original headers are kept
+    expected = {"dlq.topic": ISSUE_EVENTS.name, "dlq.partition": "3", "dlq.offset": "42", "dlq.attempts": "0"}
+    assert expected.items() <= dead.headers.items()
+    assert dead.headers["dlq.group"] == "triage"
+    assert handler.seen == []
+
+
+async def test_known_type_with_missing_fields_is_dead_lettered(make: Callable[..., Harness]) -> None:
+    h = make(Handler())
+    await h.consumer.process((Record(b'{"type": "intake.issue_received.v1", "issue_id": "HB-202612-000001"}'),))
+    assert [d.headers["dlq.reason"][:11] for d in h.broker.published] == ["undecodable"]
+
+
+async def test_record_of_an_unknown_type_is_skipped_not_dead_lettered(make: Callable[..., Harness]) -> None:
+    h = make(handler := Handler())
+    await h.consumer.process((Record(b'{"type": "future.issue_weighed.v1", "weight": 3}'),))
+    assert h.broker.published == []
+    assert handler.seen == []
+
+
+async def test_value_error_is_dead_lettered_after_one_attempt(make: Callable[..., Harness]) -> None:
+    event_id = uuid.uuid4()
+    h = make(handler := Handler(ValueError("illegal transition")))
+    await h.consumer.process((Record(received_bytes(event_id)),))
+    (dead,) = h.broker.published
+    assert dead.topic == DEAD_LETTER.name
+    assert dead.headers["dlq.attempts"] == "1"
+    assert dead.headers["dlq.reason"] == "ValueError: illegal transition"
+    assert len(handler.seen) == 1
+    assert f"triage:done:{event_id}" in h.redis.data  # a redelivery is not dead-lettered twice
+
+
+async def test_passing_failure_is_retried_and_the_output_published(make: Callable[..., Harness]) -> None:
+    event_id = uuid.uuid4()
+    h = make(handler := Handler(RuntimeError("blip"), RuntimeError("blip")))
+    await h.consumer.process((Record(received_bytes(event_id)),))
+    assert handler.seen == [event_id] * 3
+    assert h.broker.published == [Outgoing("out.v1", "HB-202612-000001", str(event_id).encode(), {})]
+    assert f"triage:done:{event_id}" in h.redis.data
+
+
+async def test_lasting_failure_is_dead_lettered_after_every_attempt(make: Callable[..., Harness]) -> None:
+    h = make(handler := Handler(*(RuntimeError("still broken") for _ in range(3))))
+    await h.consumer.process((Record(received_bytes()),))
+    (dead,) = h.broker.published
+    assert (dead.topic, dead.headers["dlq.attempts"]) == (DEAD_LETTER.name, "3")
+    assert dead.headers["dlq.reason"] == "RuntimeError: still broken"
+    assert len(handler.seen) == SETTINGS.handler_attempts
+
+
+async def test_lost_redis_rewinds_the_batch_without_dead_letter(make: Callable[..., Harness]) -> None:
+    h = make(handler := Handler(redis.exceptions.ConnectionError("gone")))
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await h.consumer.process((Record(received_bytes()), Record(received_bytes(), offset=43)))
+    assert len(handler.seen) == 1
+    assert h.broker.published == []
+    assert h.redis.data == {}
+
+
+async def test_same_event_twice_in_one_batch_is_handled_once(make: Callable[..., Harness]) -> None:
+    event_id = uuid.uuid4()
+    h = make(handler := Handler())
+    value = received_bytes(event_id)
+    await h.consumer.process((Record(value), Record(value, offset=43)))
+    assert handler.seen == [event_id]
+    assert len(h.broker.published) == 1
+
+
+async def test_event_already_processed_is_not_handled_again(make: Callable[..., Harness]) -> None:
+    done, fresh = uuid.uuid4(), uuid.uuid4()
+    h = make(handler := Handler())
+    h.redis.data[f"triage:done:{done}"] = 1
+    await h.consumer.process((Record(received_bytes(done)), Record(received_bytes(fresh), offset=43)))
+    assert handler.seen == [fresh]
+    await h.consumer.process((Record(received_bytes(fresh), offset=43),))  # redelivered after the commit was lost
+    assert handler.seen == [fresh]
+    assert len(h.broker.published) == 1

@@ -1,0 +1,93 @@
+"""Starting the platform locally: ports checked before use, Valkey and Tansu kept on loopback."""
+
+from __future__ import annotations
+
+import socket
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.runtime.components import redis_url, tansu_argv, valkey_argv, valkey_password
+from infra.runtime.platform import PlatformError, Ports
+
+
+@pytest.fixture
+def listening() -> Iterator[int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield s.getsockname()[1]
+
+
+def test_port_in_use_is_refused_naming_the_port_and_its_role(listening: int) -> None:
+    with pytest.raises(PlatformError, match=rf"port {listening} \(redis\) is already in use"):
+        Ports(broker=0, redis=listening, gateway=0, health_base=0).check_free()
+
+
+def test_free_ports_pass_the_check() -> None:
+    Ports.free().check_free()
+    Ports(broker=0, redis=0, gateway=0, health_base=0).check_free()
+
+
+def test_free_gives_distinct_ports_and_per_service_health_ports() -> None:
+    ports = Ports.free()
+    assert len({ports.broker, ports.redis, ports.gateway}) == 3
+    assert all(p > 0 for p in (ports.broker, ports.redis, ports.gateway))
+    assert ports.health_base == 0
+
+
+def test_ports_from_env_reject_a_non_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_PORT", "six")
+    with pytest.raises(PlatformError, match="not a number"):
+        Ports.from_env()
+
+
+def test_ports_from_env_override_only_what_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("BROKER_PORT", "REDIS_PORT", "GATEWAY_PORT", "HEALTH_PORT_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GATEWAY_PORT", "8123")
+    assert Ports.from_env() == Ports(gateway=8123)
+
+
+def test_valkey_config_is_private_and_holds_the_password(tmp_path: Path) -> None:
+    argv = valkey_argv(tmp_path, 16380)
+    conf = tmp_path / "valkey" / "valkey.conf"
+    assert stat.S_IMODE(conf.stat().st_mode) == 0o600
+    assert conf.read_text() == f'requirepass "{valkey_password(tmp_path)}"\n'
+    assert stat.S_IMODE((tmp_path / "valkey" / "password").stat().st_mode) == 0o600
+    assert argv[1] == str(conf)
+
+
+def test_valkey_binds_loopback_and_keeps_an_append_only_file(tmp_path: Path) -> None:
+    argv = valkey_argv(tmp_path, 16380)
+    options = dict(zip(argv[2::2], argv[3::2], strict=True))
+    assert options["--port"] == "16380"
+    assert options["--bind"] == "127.0.0.1"
+    assert options["--appendonly"] == "yes"
+    assert options["--appendfsync"] == "everysec"
+    assert options["--save"] == ""
+    assert options["--protected-mode"] == "yes"
+    assert options["--dir"] == str(tmp_path / "valkey")
+    assert Path(argv[0]).name == "valkey-server"
+
+
+def test_valkey_password_is_made_once_per_data_directory(tmp_path: Path) -> None:
+    first = valkey_password(tmp_path)
+    valkey_argv(tmp_path, 16380)
+    assert valkey_password(tmp_path) == first
+    assert len(first) >= 24
+    assert redis_url(tmp_path, 16380) == f"redis://:{first}@127.0.0.1:16380/0"
+    assert valkey_password(tmp_path / "other") != first
+
+
+def test_tansu_binds_and_advertises_loopback() -> None:
+    argv = tansu_argv(19093)
+    assert Path(argv[0]).name == "tansu"
+    assert argv[1] == "broker"
+    options = dict(zip(argv[2::2], argv[3::2], strict=True))
+    assert options == {
+        "--listener-url": "tcp://127.0.0.1:19093",
+        "--advertised-listener-url": "tcp://127.0.0.1:19093",
+    }

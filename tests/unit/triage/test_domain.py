@@ -1,0 +1,110 @@
+"""Triage's pure rules: the category an issue's text falls in, and the tier its station belongs to."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from contracts.base import derive_event_id
+from contracts.issues import IssueReceived
+from services.triage.domain import (
+    FALLBACK_CATEGORY,
+    CategoryRule,
+    CategoryRules,
+    tier_of_unit,
+    triage,
+    triaged_event,
+)
+
+SHIPPED = CategoryRules.load()
+
+EXAMPLES = [
+    ("家里老人大病住院，花光了积蓄", "serious_illness_aid"),
+    ("新农合报销比例太低", "medical_insurance"),
+    ("二组自来水管损坏", "water_supply"),
+    ("通村公路滑坡", "roads_and_landslides"),
+    ("村口垃圾堆了半个月没人清运", "sanitation"),
+    ("两户因宅基地边界发生纠纷", "neighbour_disputes"),
+    ("申请低保一直没有批下来", "hardship"),
+    ("养殖户申请贷款太难", "industry_loans"),
+    ("校车停运，孩子没法按时到校", "schooling"),
+    ("在外务工被拖欠工资", "employment"),
+    ("建议多组织一些文艺演出", FALLBACK_CATEGORY),
+]
+
+
+def received(text: str = "二组自来水管损坏", station_code: str = "610902001") -> IssueReceived:
+    return IssueReceived(
+        event_id=uuid.UUID("0f0e0d0c-0b0a-4908-8706-050403020100"),
+        correlation_id="submission-1",
+        issue_id="HB-202612-000001",
+        submission_id=uuid.uuid4(),
+        channel="visit",
+        station_code=station_code,
+        kind="problem",
+        text=text,
+    )
+
+
+def test_shipped_rules_load_in_file_order() -> None:
+    categories = [rule.category for rule in SHIPPED.rule]
+    assert categories[:2] == ["serious_illness_aid", "medical_insurance"]
+    assert len(categories) == len(set(categories))
+    assert all(rule.phrases for rule in SHIPPED.rule)
+
+
+def test_every_shipped_category_has_an_example() -> None:
+    assert {c for _, c in EXAMPLES} - {FALLBACK_CATEGORY} == {rule.category for rule in SHIPPED.rule}
+
+
+@pytest.mark.parametrize(("text", "category"), EXAMPLES)
+def test_text_is_categorized_by_the_first_matching_rule(text: str, category: str) -> None:
+    assert SHIPPED.categorize(text) == category
+
+
+def test_serious_illness_wins_over_medical_insurance_when_both_are_mentioned() -> None:
+    assert SHIPPED.categorize("大病住院，医保报销后还差很多") == "serious_illness_aid"
+
+
+def test_text_matching_no_rule_falls_back_to_other() -> None:
+    assert SHIPPED.categorize("") == "other"
+    assert CategoryRules(rule=()).categorize("二组自来水管损坏") == "other"
+
+
+@pytest.mark.parametrize(
+    ("code", "tier"),
+    [("6109", "city"), ("610902", "district"), ("610902001", "town"), ("610902001001", "village")],
+)
+def test_tier_of_unit_follows_the_length_of_the_admin_code(code: str, tier: str) -> None:
+    assert tier_of_unit(code) == tier
+
+
+@pytest.mark.parametrize("code", ["", "61", "61090", "6109020", "6109020010011"])
+def test_tier_of_unit_rejects_other_lengths(code: str) -> None:
+    with pytest.raises(ValueError, match="station_code"):
+        tier_of_unit(code)
+
+
+def test_triage_answers_for_the_issue_at_its_station() -> None:
+    decided = triage(received("通村公路滑坡", "610902001001"), SHIPPED)
+    assert decided.category == "roads_and_landslides"
+    assert (decided.responsible_tier, decided.responsible_unit) == ("village", "610902001001")
+    assert decided.received_event_id == "0f0e0d0c-0b0a-4908-8706-050403020100"
+
+
+def test_triaged_event_id_is_derived_from_the_received_event() -> None:
+    event = received()
+    first = triaged_event(event, triage(event, SHIPPED))
+    again = triaged_event(event, triage(event, SHIPPED))
+    assert first.event_id == again.event_id == derive_event_id(event.event_id, "triaged")
+    assert first.causation_id == event.event_id
+    assert first.correlation_id == event.correlation_id
+
+
+def test_triaged_event_reports_the_decision_it_is_given() -> None:
+    event = received()
+    other_rules = CategoryRules(rule=(CategoryRule("plumbing", ("水管",)),))
+    decided = triage(event, other_rules)
+    triaged = triaged_event(event, decided)
+    assert (triaged.category, triaged.responsible_tier, triaged.responsible_unit) == ("plumbing", "town", "610902001")
