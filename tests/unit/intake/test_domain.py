@@ -100,7 +100,6 @@ def test_mask_phone_hides_the_middle_digits(phone: str, masked: str) -> None:
     assert mask_phone(phone) == masked
 
 
-@pytest.mark.xfail(strict=True, reason="BUG services/intake/domain.py:48: a 7-digit number is shown in full")
 def test_mask_phone_hides_some_digit_of_a_seven_digit_landline() -> None:
     assert mask_phone("8123456") != "8123456"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -32,6 +33,8 @@ EXAMPLES = [
     ("在外务工被拖欠工资", "employment"),
     ("建议多组织一些文艺演出", FALLBACK_CATEGORY),
 ]
+
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 def received(text: str = "二组自来水管损坏", station_code: str = "610902001") -> IssueReceived:
@@ -87,7 +90,7 @@ def test_tier_of_unit_rejects_other_lengths(code: str) -> None:
 
 
 def test_triage_answers_for_the_issue_at_its_station() -> None:
-    decided = triage(received("通村公路滑坡", "610902001001"), SHIPPED)
+    decided = triage(received("通村公路滑坡", "610902001001"), SHIPPED, now=NOW)
     assert decided.category == "roads_and_landslides"
     assert (decided.responsible_tier, decided.responsible_unit) == ("village", "610902001001")
     assert decided.received_event_id == "0f0e0d0c-0b0a-4908-8706-050403020100"
@@ -95,8 +98,8 @@ def test_triage_answers_for_the_issue_at_its_station() -> None:
 
 def test_triaged_event_id_is_derived_from_the_received_event() -> None:
     event = received()
-    first = triaged_event(event, triage(event, SHIPPED))
-    again = triaged_event(event, triage(event, SHIPPED))
+    first = triaged_event(event, triage(event, SHIPPED, now=NOW))
+    again = triaged_event(event, triage(event, SHIPPED, now=NOW))
     assert first.event_id == again.event_id == derive_event_id(event.event_id, "triaged")
     assert first.causation_id == event.event_id
     assert first.correlation_id == event.correlation_id
@@ -105,6 +108,6 @@ def test_triaged_event_id_is_derived_from_the_received_event() -> None:
 def test_triaged_event_reports_the_decision_it_is_given() -> None:
     event = received()
     other_rules = CategoryRules(rule=(CategoryRule("plumbing", ("水管",)),))
-    decided = triage(event, other_rules)
+    decided = triage(event, other_rules, now=NOW)
     triaged = triaged_event(event, decided)
     assert (triaged.category, triaged.responsible_tier, triaged.responsible_unit) == ("plumbing", "town", "610902001")

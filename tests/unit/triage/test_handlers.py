@@ -71,7 +71,6 @@ async def test_redelivered_issue_keeps_its_first_triage_after_rules_change(store
     assert (again.topic, again.key) == (first.topic, first.key)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG services/triage/domain.py:68: triaged_event stamps occurred_at=now")
 async def test_redelivered_issue_yields_the_same_triaged_bytes(store: FakeTriageStore) -> None:
     event = received()
     (first,) = await on_issue_event(event, TriageDeps(store=store, rules=SHIPPED))
