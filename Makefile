@@ -24,7 +24,9 @@ install: $(STAMP) ## create .venv with the locked dependencies
 run: $(STAMP) ## start the whole platform on the embedded broker and Valkey, with demo data (Ctrl-C stops it)
 	$(PY) -m infra.runtime.launcher
 
-test: $(STAMP) ## unit, contract, component and integration tests
+test: $(STAMP) ## lint, then unit, contract and integration tests
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## the fast tests only (no processes started)

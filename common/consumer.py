@@ -169,7 +169,9 @@ class Consumer:
             attributes["issue.id"] = issue_id
         try:
             with tracer.start_as_current_span(
-                f"{record.topic} process", context=extract_context(record.headers), kind=SpanKind.CONSUMER,
+                f"{record.topic} process",
+                context=extract_context(record.headers),
+                kind=SpanKind.CONSUMER,
                 attributes=attributes,
             ) as span:
                 return await self._with_retries(message, span)

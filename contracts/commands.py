@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-
 from contracts.base import Command, IssueCommand
 
 
@@ -73,4 +72,3 @@ class ReferralIssued(Command, frozen=True, kw_only=True, tag="referral.referral_
 
 
 ReferralMessage = ReferralIssued
-

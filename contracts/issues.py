@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-
 from contracts.base import IssueEvent
 
 
@@ -129,4 +128,3 @@ IssueEventMessage = (
     | IssueReopened
     | IssueSupervised
 )
-

@@ -7,7 +7,7 @@ from typing import Any, Final
 
 import msgspec
 
-from contracts.commands import HandlerReplyMessage, ReferralMessage, RatingMessage, ReviewDecisionMessage
+from contracts.commands import HandlerReplyMessage, RatingMessage, ReferralMessage, ReviewDecisionMessage
 from contracts.intake import SubmissionMessage
 from contracts.issues import IssueEventMessage
 

@@ -33,8 +33,13 @@ log = logging.getLogger("gateway")
 API = "/api/v1"
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(header="Idempotency-Key", required=False, min_length=1, max_length=128,
-              description="a retried request with the same key is stored once and answered the same"),
+    Parameter(
+        header="Idempotency-Key",
+        required=False,
+        min_length=1,
+        max_length=128,
+        description="a retried request with the same key is stored once and answered the same",
+    ),
 ]
 
 
@@ -43,11 +48,14 @@ class IntakeController(Controller):
     tags = ["intake"]
 
     @post("/", status_code=202, operation_id="submitIntake", summary="Submit a voter's problem, opinion or suggestion")
-    async def submit(self, data: IntakeRequest, state: State,
-                     idempotency_key: IdempotencyKey = None) -> IntakeAccepted:
+    async def submit(self, data: IntakeRequest, state: State, idempotency_key: IdempotencyKey = None) -> IntakeAccepted:
         command = SubmitIntake(
-            submission_id=uuid.uuid4(), channel=data.channel, station_code=data.station_code, kind=data.kind,
-            text=data.text, voter=msgspec.convert(msgspec.to_builtins(data.voter), VoterContact) if data.voter else None,
+            submission_id=uuid.uuid4(),
+            channel=data.channel,
+            station_code=data.station_code,
+            kind=data.kind,
+            text=data.text,
+            voter=msgspec.convert(msgspec.to_builtins(data.voter), VoterContact) if data.voter else None,
             deputy_code=data.deputy_code,
         )
         desk: SubmissionDesk = state.desk
@@ -55,20 +63,23 @@ class IntakeController(Controller):
             accepted = await desk.accept(command, idempotency_key, fingerprint(msgspec.json.encode(data)))
         except IdempotencyConflict:
             raise ClientException(
-                status_code=422, detail="Idempotency-Key was already used with a different body",
+                status_code=422,
+                detail="Idempotency-Key was already used with a different body",
                 extra=[{"key": "Idempotency-Key", "message": "reused with a different body", "source": "header"}],
             ) from None
         if accepted.submission_id == command.submission_id:
             await _publish_or_withdraw(state, command, idempotency_key)
-        return IntakeAccepted(submission_id=accepted.submission_id,
-                              status_url=f"{API}/intakes/{accepted.submission_id}")
+        return IntakeAccepted(
+            submission_id=accepted.submission_id, status_url=f"{API}/intakes/{accepted.submission_id}"
+        )
 
     @get("/{submission_id:uuid}", operation_id="getSubmissionStatus", summary="What became of a submission")
     async def status(self, submission_id: uuid.UUID, state: State) -> SubmissionStatus:
         number = await state.issues.number_for(submission_id)
         if number:
-            return SubmissionStatus(submission_id=submission_id, status="received", issue_number=number,
-                                    issue_url=f"{API}/issues/{number}")
+            return SubmissionStatus(
+                submission_id=submission_id, status="received", issue_number=number, issue_url=f"{API}/issues/{number}"
+            )
         if await state.desk.is_pending(submission_id):
             return SubmissionStatus(submission_id=submission_id, status="accepted")
         raise NotFoundException(f"no submission {submission_id}")
@@ -103,8 +114,10 @@ async def health(state: State) -> Response[dict[str, object]]:
     except Exception as exc:
         checks["redis"] = f"error: {type(exc).__name__}"
     healthy = all(v == "ok" for v in checks.values())
-    return Response({"service": "gateway", "status": "ok" if healthy else "degraded", "checks": checks},
-                    status_code=200 if healthy else 503)
+    return Response(
+        {"service": "gateway", "status": "ok" if healthy else "degraded", "checks": checks},
+        status_code=200 if healthy else 503,
+    )
 
 
 def create_app(settings: GatewaySettings | None = None) -> Litestar:
@@ -117,8 +130,12 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         redis = make_redis(settings.redis_url)
         broker: KafkaBroker = make_broker(settings, "gateway")
         await broker.start()
-        app.state.update(redis=redis, broker=broker, desk=SubmissionDesk(redis, settings.idempotency_ttl_s),
-                         issues=IssueReadModel(redis))
+        app.state.update(
+            redis=redis,
+            broker=broker,
+            desk=SubmissionDesk(redis, settings.idempotency_ttl_s),
+            issues=IssueReadModel(redis),
+        )
         try:
             yield
         finally:
@@ -129,5 +146,9 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[IntakeController, IssueController, health],
         lifespan=[lifespan],
-        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=provider, exclude=["/health"], exclude_spans=["receive", "send"]))],
+        plugins=[
+            OpenTelemetryPlugin(
+                OpenTelemetryConfig(tracer_provider=provider, exclude=["/health"], exclude_spans=["receive", "send"])
+            )
+        ],
     )

@@ -23,8 +23,14 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
             await issues.apply(event)
             return []
 
-        Consumer(broker=broker, redis=redis, settings=settings, topic=ISSUE_EVENTS, group=settings.projector_group,
-                 handle=project)
+        Consumer(
+            broker=broker,
+            redis=redis,
+            settings=settings,
+            topic=ISSUE_EVENTS,
+            group=settings.projector_group,
+            handle=project,
+        )
 
     return attach
 

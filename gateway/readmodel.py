@@ -29,8 +29,20 @@ STATE_AFTER = {
     "feedback.issue_closed.v1": "closed",
     "feedback.issue_reopened.v1": "pending_review",
 }
-_BASE_FIELDS = frozenset(("type", "event_id", "occurred_at", "schema_version", "correlation_id", "causation_id",
-                          "trace", "issue_id", "text", "submission_id"))
+_BASE_FIELDS = frozenset(
+    (
+        "type",
+        "event_id",
+        "occurred_at",
+        "schema_version",
+        "correlation_id",
+        "causation_id",
+        "trace",
+        "issue_id",
+        "text",
+        "submission_id",
+    )
+)
 
 # Append each event once, however often it is delivered, and update the summary in the same step.
 _APPLY = """
@@ -45,7 +57,9 @@ def history_entry(event: IssueEvent) -> HistoryEntry:
     fields = msgspec.structs.asdict(event)
     details = {k: v for k, v in fields.items() if k not in _BASE_FIELDS and v not in (None, (), "")}
     return HistoryEntry(
-        type=event.__struct_config__.tag, event_id=str(event.event_id), occurred_at=event.occurred_at,
+        type=event.__struct_config__.tag,
+        event_id=str(event.event_id),
+        occurred_at=event.occurred_at,
         details=msgspec.to_builtins(details),
     )
 
@@ -55,9 +69,15 @@ def summary_changes(event: IssueEvent) -> dict[str, str]:
     if state := STATE_AFTER.get(event.__struct_config__.tag):
         changes["state"] = state
     if isinstance(event, IssueReceived):
-        changes |= {"number": event.issue_id, "kind": event.kind, "channel": event.channel,
-                    "station_code": event.station_code, "text": event.text,
-                    "received_at": event.occurred_at.isoformat(), "voter": event.voter_masked or ""}
+        changes |= {
+            "number": event.issue_id,
+            "kind": event.kind,
+            "channel": event.channel,
+            "station_code": event.station_code,
+            "text": event.text,
+            "received_at": event.occurred_at.isoformat(),
+            "voter": event.voter_masked or "",
+        }
     elif not isinstance(event, IssueSupervised):
         for name in ("category", "responsible_tier", "responsible_unit"):
             if (value := getattr(event, name, None)) is not None:

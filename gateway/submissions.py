@@ -55,8 +55,13 @@ class SubmissionDesk:
                 f"gw:pending:{command.submission_id}",
                 PENDING,
             ],
-            args=[msgspec.json.encode(mine), msgspec.json.encode(command), time.time(), self._ttl_s,
-                  str(command.submission_id)],
+            args=[
+                msgspec.json.encode(mine),
+                msgspec.json.encode(command),
+                time.time(),
+                self._ttl_s,
+                str(command.submission_id),
+            ],
         )
         if first is None:
             return mine

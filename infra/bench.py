@@ -37,9 +37,15 @@ class ReceivedWatch:
 
     def __init__(self, bootstrap: str) -> None:
         self.seen: dict[str, float] = {}
-        self._consumer = AIOKafkaConsumer(ISSUE_EVENTS.name, bootstrap_servers=bootstrap, auto_offset_reset="latest",
-                                          group_id=f"bench-{uuid.uuid4()}", fetch_max_wait_ms=5,
-                                          session_timeout_ms=6000, heartbeat_interval_ms=1000)
+        self._consumer = AIOKafkaConsumer(
+            ISSUE_EVENTS.name,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="latest",
+            group_id=f"bench-{uuid.uuid4()}",
+            fetch_max_wait_ms=5,
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=1000,
+        )
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -76,8 +82,9 @@ async def broker_floor(bootstrap: str, count: int) -> dict[str, float]:
     futures = [await producer.send(topic, value, key=str(i % 64).encode()) for i in range(count)]
     await asyncio.gather(*futures)
     produce_s = time.perf_counter() - started
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, fetch_max_wait_ms=20)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, fetch_max_wait_ms=20
+    )
     await consumer.start()
     started, got = time.perf_counter(), 0
     while got < count:
@@ -92,8 +99,12 @@ async def broker_floor(bootstrap: str, count: int) -> dict[str, float]:
         latencies.append((time.perf_counter() - sent) * 1000)
     await consumer.stop()
     await producer.stop()
-    return {"produce_msg_s": count / produce_s, "consume_msg_s": count / consume_s,
-            "roundtrip_p50_ms": pct(latencies, 50), "roundtrip_p99_ms": pct(latencies, 99)}
+    return {
+        "produce_msg_s": count / produce_s,
+        "consume_msg_s": count / consume_s,
+        "roundtrip_p50_ms": pct(latencies, 50),
+        "roundtrip_p99_ms": pct(latencies, 99),
+    }
 
 
 async def intake_throughput(gateway: str, watch: ReceivedWatch, count: int, concurrency: int) -> dict[str, float]:
@@ -113,8 +124,12 @@ async def intake_throughput(gateway: str, watch: ReceivedWatch, count: int, conc
     await watch.wait_for(ids, timeout=120)
     received = [watch.seen[i] for i in ids if i in watch.seen]
     end_to_end_s = max(received) - started
-    return {"submissions": count, "accepted_per_s": count / accepted_s, "received": len(received),
-            "end_to_end_per_s": len(received) / end_to_end_s}
+    return {
+        "submissions": count,
+        "accepted_per_s": count / accepted_s,
+        "received": len(received),
+        "end_to_end_per_s": len(received) / end_to_end_s,
+    }
 
 
 async def intake_latency(gateway: str, watch: ReceivedWatch, rate: float, seconds: float) -> dict[str, float]:
@@ -137,8 +152,14 @@ async def intake_latency(gateway: str, watch: ReceivedWatch, rate: float, second
         await idle.get_nowait().close()
     await watch.wait_for(list(sent), timeout=60)
     latencies = [(watch.seen[i] - t) * 1000 for i, t in sent.items() if i in watch.seen]
-    return {"rate_per_s": rate, "sent": len(sent), "received": len(latencies),
-            "p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99), "max_ms": max(latencies)}
+    return {
+        "rate_per_s": rate,
+        "sent": len(sent),
+        "received": len(latencies),
+        "p50_ms": pct(latencies, 50),
+        "p99_ms": pct(latencies, 99),
+        "max_ms": max(latencies),
+    }
 
 
 async def measure(p: Platform, args: argparse.Namespace) -> dict[str, object]:

@@ -22,7 +22,8 @@ class Connection:
     async def post_json(self, path: str, body: bytes) -> tuple[int, bytes]:
         self._writer.write(
             f"POST {path} HTTP/1.1\r\nHost: {self._host}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
         )
         head = await self._reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])

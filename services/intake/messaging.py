@@ -19,7 +19,13 @@ def wire(settings: IntakeSettings):  # type: ignore[no-untyped-def]
         async def handle(command):  # type: ignore[no-untyped-def]
             return await on_submit_intake(command, deps)
 
-        Consumer(broker=broker, redis=redis, settings=settings, topic=SUBMISSIONS, group=settings.consumer_group,
-                 handle=handle)
+        Consumer(
+            broker=broker,
+            redis=redis,
+            settings=settings,
+            topic=SUBMISSIONS,
+            group=settings.consumer_group,
+            handle=handle,
+        )
 
     return attach

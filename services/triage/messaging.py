@@ -25,7 +25,13 @@ def wire(settings: TriageSettings):  # type: ignore[no-untyped-def]
         async def handle(event):  # type: ignore[no-untyped-def]
             return await on_issue_event(event, deps)
 
-        Consumer(broker=broker, redis=redis, settings=settings, topic=ISSUE_EVENTS, group=settings.consumer_group,
-                 handle=handle)
+        Consumer(
+            broker=broker,
+            redis=redis,
+            settings=settings,
+            topic=ISSUE_EVENTS,
+            group=settings.consumer_group,
+            handle=handle,
+        )
 
     return attach

@@ -6,9 +6,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 
 async def read_topic(bootstrap: str, topic: str) -> list:  # list[ConsumerRecord]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20,
-                                # Tansu sometimes answers a first fetch with "out of range": never jump to the end
-                                auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=20,
+        # Tansu sometimes answers a first fetch with "out of range": never jump to the end
+        auto_offset_reset="earliest",
+    )
     await consumer.start()
     try:
         await consumer.topics()  # fetches the cluster metadata

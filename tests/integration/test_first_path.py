@@ -14,8 +14,13 @@ from contracts.topics import ISSUE_EVENTS, SUBMISSIONS
 from infra.runtime.platform import Platform
 from tests.integration.kafka_tools import read_topic
 
-WATER = {"channel": "visit", "station_code": "610902001001", "kind": "problem", "text": "二组自来水管损坏，三天没水吃",
-         "voter": {"name": "李建国", "phone": "13912345678", "address": "一组12号"}}
+WATER = {
+    "channel": "visit",
+    "station_code": "610902001001",
+    "kind": "problem",
+    "text": "二组自来水管损坏，三天没水吃",
+    "voter": {"name": "李建国", "phone": "13912345678", "address": "一组12号"},
+}
 
 
 async def submit(client: httpx.AsyncClient, body: dict, key: str | None = None) -> httpx.Response:
@@ -45,14 +50,20 @@ async def test_submission_becomes_numbered_triaged_issue_with_history(client: ht
     issue = await wait_for_issue(client, response.json()["submission_id"])
 
     assert issue["number"].startswith("HB-") and len(issue["number"].split("-")[2]) == 6
-    assert (issue["category"], issue["responsible_tier"], issue["state"]) == ("water_supply", "village", "pending_review")
+    assert (issue["category"], issue["responsible_tier"], issue["state"]) == (
+        "water_supply",
+        "village",
+        "pending_review",
+    )
     assert [h["type"] for h in issue["history"]] == ["intake.issue_received.v1", "triage.issue_triaged.v1"]
     assert issue["voter"] == "李** 139****5678"
 
 
 async def test_personal_data_stays_off_the_issue_events(platform: Platform, client: httpx.AsyncClient) -> None:
     issue = await wait_for_issue(client, (await submit(client, WATER)).json()["submission_id"])
-    records = [r for r in await read_topic(platform.kafka_bootstrap, ISSUE_EVENTS.name) if r.key == issue["number"].encode()]
+    records = [
+        r for r in await read_topic(platform.kafka_bootstrap, ISSUE_EVENTS.name) if r.key == issue["number"].encode()
+    ]
     assert records and all(b"13912345678" not in r.value and "一组12号".encode() not in r.value for r in records)
 
 
@@ -63,12 +74,19 @@ async def test_same_idempotency_key_stores_one_issue_and_answers_the_same(platfo
     assert len({a.json()["submission_id"] for a in answers}) == 1
     submission_id = answers[0].json()["submission_id"]
     await wait_for_issue(client, submission_id)
-    published = [r for r in await read_topic(platform.kafka_bootstrap, SUBMISSIONS.name)
-                 if r.key == submission_id.encode()]
+    published = [
+        r for r in await read_topic(platform.kafka_bootstrap, SUBMISSIONS.name) if r.key == submission_id.encode()
+    ]
     assert len(published) == 1
     received = [msgspec.json.decode(r.value) for r in await read_topic(platform.kafka_bootstrap, ISSUE_EVENTS.name)]
-    assert sum(1 for e in received if e["type"] == IssueReceived.__struct_config__.tag
-               and e["submission_id"] == submission_id) == 1
+    assert (
+        sum(
+            1
+            for e in received
+            if e["type"] == IssueReceived.__struct_config__.tag and e["submission_id"] == submission_id
+        )
+        == 1
+    )
 
 
 async def test_idempotency_key_reused_with_other_body_is_refused(client: httpx.AsyncClient) -> None:
@@ -79,13 +97,16 @@ async def test_idempotency_key_reused_with_other_body_is_refused(client: httpx.A
     assert other.json()["extra"][0]["key"] == "Idempotency-Key"
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"station_code": "61"}, "station_code"),
-    ({"channel": "fax"}, "channel"),
-    ({"text": ""}, "text"),
-    ({"voter": {"phone": "call me"}}, "voter.phone"),
-    ({"colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"station_code": "61"}, "station_code"),
+        ({"channel": "fax"}, "channel"),
+        ({"text": ""}, "text"),
+        ({"voter": {"phone": "call me"}}, "voter.phone"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
 async def test_malformed_body_names_the_field_and_stores_nothing(platform: Platform, client, change, field) -> None:
     before = len(await read_topic(platform.kafka_bootstrap, SUBMISSIONS.name))
     response = await submit(client, {**WATER, **change}, key=f"bad-{uuid.uuid4()}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import uuid
 
@@ -30,12 +29,20 @@ async def wait_for(predicate, timeout: float = 30.0):  # type: ignore[no-untyped
 
 async def test_poison_messages_go_to_dead_letter_and_the_partition_moves_on(platform: Platform) -> None:
     key = str(uuid.uuid4()).encode()  # one key: all three land on the same partition, in this order
-    good = SubmitIntake(submission_id=uuid.UUID(key.decode()), channel="window", station_code="610902001",
-                        kind="problem", text="后面这条必须照常办理")
+    good = SubmitIntake(
+        submission_id=uuid.UUID(key.decode()),
+        channel="window",
+        station_code="610902001",
+        kind="problem",
+        text="后面这条必须照常办理",
+    )
     await produce(platform.kafka_bootstrap, SUBMISSIONS.name, b"{not json", key)
-    await produce(platform.kafka_bootstrap, SUBMISSIONS.name,
-                  msgspec.json.encode({**msgspec.to_builtins(good), "event_id": str(uuid.uuid4()), "channel": "carrier-pigeon"}),
-                  key)
+    await produce(
+        platform.kafka_bootstrap,
+        SUBMISSIONS.name,
+        msgspec.json.encode({**msgspec.to_builtins(good), "event_id": str(uuid.uuid4()), "channel": "carrier-pigeon"}),
+        key,
+    )
     await produce(platform.kafka_bootstrap, SUBMISSIONS.name, msgspec.json.encode(good), key)
 
     async with httpx.AsyncClient(base_url=platform.gateway_url) as client:
@@ -81,26 +88,26 @@ async def test_replaying_every_topic_from_offset_zero_changes_nothing(platform: 
     issue_events_before = len(await read_topic(platform.kafka_bootstrap, ISSUE_EVENTS.name))
 
     # New consumer groups over the same state read every topic from offset 0 and handle it all again.
-    env = {**platform._env({}), "CONSUMER_GROUP": "replay", "PROJECTOR_GROUP": "replay-projector",
-           "HEALTH_PORT": "0"}
-    replayers = [subprocess.Popen([sys.executable, "-c", _RUN_ONCE.format(module=m)], cwd=REPO, env=env)
-                 for m in ("services.intake.main", "services.triage.main", "gateway.projector")]
+    env = {**platform._env({}), "CONSUMER_GROUP": "replay", "PROJECTOR_GROUP": "replay-projector", "HEALTH_PORT": "0"}
+    replayers = [
+        await asyncio.create_subprocess_exec(sys.executable, "-m", m, cwd=REPO, env=env)
+        for m in ("services.intake.main", "services.triage.main", "gateway.projector")
+    ]
     try:
+
         async def replayed() -> bool:
             done = [k async for k in redis.scan_iter(match="replay*:done:*", count=1000)]
             return len(done) >= issue_events_before
+
         await wait_for(replayed, timeout=60)
         await asyncio.sleep(1.0)
     finally:
         for p in replayers:
             p.terminate()
-            p.wait(20)
+            await asyncio.wait_for(p.wait(), 20)
     after = await _state(redis)
     await redis.aclose()
     assert after == before
-
-
-_RUN_ONCE = "import runpy; runpy.run_module('{module}', run_name='__main__')"
 
 
 async def test_one_trace_spans_gateway_intake_triage_and_projector(platform: Platform) -> None:
