@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration bench docs docs-check lint format lock clean
+.PHONY: help install run infra test test-unit test-integration bench docs docs-check lint format lock clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,6 +23,9 @@ install: $(STAMP) ## create .venv with the locked dependencies
 
 run: $(STAMP) ## start the whole platform on the embedded broker and Valkey, with demo data (Ctrl-C stops it)
 	$(PY) -m infra.runtime.launcher
+
+infra: $(STAMP) ## start only the broker and Valkey (with topics), to run one service by hand against them
+	PLATFORM_PARTS=none $(PY) -m infra.runtime.launcher
 
 test: $(STAMP) ## lint, then unit, contract and integration tests
 	$(VENV)/bin/ruff check .

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from infra.runtime.demo import load_demo
-from infra.runtime.platform import Platform, PlatformError, Ports
+from infra.runtime.platform import APPLICATION_PARTS, Platform, PlatformError, Ports
 
 STATUS_EVERY_S = 10.0
 
@@ -26,7 +26,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     var_dir = Path(os.environ.get("PLATFORM_VAR_DIR", "var"))
     try:
-        platform = Platform(var_dir, Ports.from_env(), say=_say)
+        wanted = os.environ.get("PLATFORM_PARTS", ",".join(APPLICATION_PARTS))
+        parts = tuple(p.strip() for p in wanted.split(",") if p.strip() and p.strip() != "none")
+        platform = Platform(var_dir, Ports.from_env(), say=_say, parts=parts)
         platform.start()
     except PlatformError as exc:
         _say(f"cannot start: {exc}")
@@ -35,10 +37,13 @@ def main() -> int:
         _say("stopped while starting")
         return 130
     try:
-        _say(f"demo data: {load_demo(platform.gateway_url)} intakes accepted (each stored once)")
-        _say("the platform is up:")
-        print(f"  gateway API      {platform.gateway_url}/api/v1   (OpenAPI: {platform.gateway_url}/schema)")
-        print(f"  Kafka bootstrap  {platform.kafka_bootstrap}")
+        if "gateway" in parts:
+            _say(f"demo data: {load_demo(platform.gateway_url)} intakes accepted (each stored once)")
+            print(f"  gateway API      {platform.gateway_url}/api/v1   (OpenAPI: {platform.gateway_url}/schema)")
+        _say(f"up: {', '.join(('valkey', 'broker', *parts))}")
+        print(f"  KAFKA_BOOTSTRAP={platform.kafka_bootstrap}")
+        password_file = platform.var_dir / "valkey" / "password"  # not printed: terminals get logged
+        print(f'  REDIS_URL="redis://:$(cat {password_file})@127.0.0.1:{platform.ports.redis}/0"')
         print(f"  logs             {var_dir}/logs/   traces: {platform.traces_file}")
         print("  Ctrl-C stops everything.", flush=True)
         last = ""

@@ -18,6 +18,7 @@ from infra.runtime.components import redis_url, tansu_argv, valkey_argv
 from infra.runtime.processes import Part, wait_until
 
 SERVICES = ("registry", "intake", "triage", "referral", "feedback", "oversight")
+APPLICATION_PARTS = (*SERVICES, "gateway-projector", "gateway")
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -92,9 +93,13 @@ class Platform:
         ports: Ports | None = None,
         env: dict[str, str] | None = None,
         say: Callable[[str], None] = lambda _: None,
+        parts: tuple[str, ...] = APPLICATION_PARTS,
     ) -> None:
         self.var_dir, self.ports, self.say = var_dir.resolve(), ports or Ports(), say
         self.extra_env = env or {}
+        if unknown := set(parts) - set(APPLICATION_PARTS):
+            raise PlatformError(f"unknown parts {sorted(unknown)}; choose from {', '.join(APPLICATION_PARTS)}")
+        self.wanted = parts
         self.parts: dict[str, Part] = {}
 
     @property
@@ -127,7 +132,8 @@ class Platform:
             self._start_broker(timeout)
             self._create_topics(timeout)
             for part in self._application_parts():
-                self._launch(part)
+                if part.name in self.wanted:
+                    self._launch(part)
             self._wait_healthy(timeout)
         except BaseException:
             self.stop()
