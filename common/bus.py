@@ -51,14 +51,25 @@ def make_broker(settings: BaseSettings, client_id: str) -> KafkaBroker:
     )
 
 
-async def publish_all(broker: KafkaBroker, records: list[Outgoing]) -> None:
+class Published(NamedTuple):
+    """A record the broker acknowledged, and where it put it."""
+
+    record: Outgoing
+    partition: int
+    offset: int
+
+
+async def publish_all(broker: KafkaBroker, records: list[Outgoing]) -> list[Published]:
     """Publish and wait for every acknowledgement: in order within a key, keys side by side."""
     chains: dict[tuple[str, str], list[Outgoing]] = defaultdict(list)
     for record in records:
         chains[(record.topic, record.key)].append(record)
 
-    async def send_chain(chain: list[Outgoing]) -> None:
+    async def send_chain(chain: list[Outgoing]) -> list[Published]:
+        done = []
         for r in chain:
-            await broker.publish(r.value, topic=r.topic, key=r.key.encode(), headers=r.headers)
+            meta = await broker.publish(r.value, topic=r.topic, key=r.key.encode(), headers=r.headers)
+            done.append(Published(r, meta.partition, meta.offset))
+        return done
 
-    await asyncio.gather(*(send_chain(c) for c in chains.values()))
+    return [p for chain in await asyncio.gather(*(send_chain(c) for c in chains.values())) for p in chain]

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 import redis.asyncio as aioredis
 import redis.exceptions
+from aiokafka import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -25,6 +26,7 @@ from opentelemetry.trace import SpanKind
 
 from common.bus import Outgoing, publish_all
 from common.logs import current_issue_id
+from common.outbox import Outbox
 from common.settings import BaseSettings
 from common.telemetry import extract_context
 from contracts.base import Message
@@ -75,13 +77,66 @@ class ProcessedEvents:
             found = await pipe.execute()
         return {event_id for event_id, hit in zip(ids, found, strict=True) if not hit}
 
-    async def mark(self, ids: list[str]) -> None:
-        if not ids:
+    def mark(self, pipe: aioredis.client.Pipeline, ids: list[str]) -> None:
+        for event_id in ids:
+            pipe.set(self._prefix + event_id, 1, ex=self._ttl_s)
+
+
+class Positions:
+    """A consumer group's next offset per partition, kept with its state."""
+
+    def __init__(self, redis: aioredis.Redis, group: str) -> None:
+        self._redis, self._key = redis, f"{group}:positions"
+
+    def advance(self, pipe: aioredis.client.Pipeline, records: tuple[Any, ...]) -> None:
+        after: dict[str, int] = {}
+        for r in records:
+            field = f"{r.topic}:{r.partition}"
+            after[field] = max(after.get(field, 0), r.offset + 1)
+        if after:
+            pipe.hset(self._key, mapping=after)
+
+    async def stored(self) -> dict[tuple[str, int], int]:
+        positions = {}
+        for field, value in (await self._redis.hgetall(self._key)).items():
+            topic, _, partition = field.decode().rpartition(":")
+            positions[(topic, int(partition))] = int(value)
+        return positions
+
+
+class _ResumeFromState(ConsumerRebalanceListener):
+    """Seek each assigned partition to the position kept with the state, clamped to what the broker has.
+
+    A position past the end means the broker lost records it had acknowledged (it was restored from
+    the archive): resume at the end; the producers' outboxes publish the lost records again."""
+
+    def __init__(self, consumer: Consumer) -> None:
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        kafka = self._consumer._subscriber.consumer
+        stored = await self._consumer._positions.stored()
+        wanted = [tp for tp in assigned if (tp.topic, tp.partition) in stored]
+        if not wanted:
             return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for event_id in ids:
-                pipe.set(self._prefix + event_id, 1, ex=self._ttl_s)
-            await pipe.execute()
+        ends = await kafka.end_offsets(wanted)
+        for tp in wanted:
+            position = stored[(tp.topic, tp.partition)]
+            if position > ends[tp]:
+                log.warning(
+                    "kept position is past the broker's end; resuming at the end",
+                    extra={
+                        "group": self._consumer.group,
+                        "partition": f"{tp.topic}:{tp.partition}",
+                        "kept": position,
+                        "end": ends[tp],
+                    },
+                )
+                position = ends[tp]
+            kafka.seek(tp, position)
 
 
 class DeadLetter(Exception):
@@ -91,7 +146,12 @@ class DeadLetter(Exception):
 
 
 class Consumer:
-    """One consumer group on one topic, handing each message to `handle`."""
+    """One consumer group on one topic, handing each message to `handle`.
+
+    The group's position is kept in Valkey with its state (in one transaction with the processed marks
+    and the outbox entries), and the consumer seeks to it when partitions are assigned: after a broker
+    restart, with committed offsets gone, it resumes where its state says it was.
+    """
 
     def __init__(
         self,
@@ -102,12 +162,16 @@ class Consumer:
         topic: Topic,
         group: str,
         handle: Handler,
+        outbox: Outbox | None = None,
     ) -> None:
         self.broker, self.settings, self.topic, self.group, self.handle = broker, settings, topic, group, handle
+        self.outbox = outbox
+        self._redis = redis
         self._decoder = msgspec.json.Decoder(topic.messages)
         self._tags = message_tags(topic.messages)
         self._processed = ProcessedEvents(redis, group, settings.processed_ttl_s)
-        broker.subscriber(
+        self._positions = Positions(redis, group)
+        self._subscriber = broker.subscriber(
             topic.name,
             group_id=group,
             batch=True,
@@ -117,7 +181,9 @@ class Consumer:
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
             session_timeout_ms=settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
-        )(self._on_batch)
+            listener=_ResumeFromState(self),
+        )
+        self._subscriber(self._on_batch)
 
     async def _on_batch(self, _body: Any) -> None:
         records = self.broker.context.get_local("message").raw_message
@@ -150,8 +216,13 @@ class Consumer:
             except DeadLetter as dead:
                 out.append(self._dead_letter(record, dead.reason, dead.attempts))
             handled.append(event_id)
-        await publish_all(self.broker, out)
-        await self._processed.mark(handled)
+        published = await publish_all(self.broker, out)
+        async with self._redis.pipeline(transaction=True) as pipe:  # state, marks and position together
+            self._processed.mark(pipe, handled)
+            self._positions.advance(pipe, records)
+            if self.outbox:
+                self.outbox.keep(pipe, published)
+            await pipe.execute()
 
     async def _handle_one(self, record: Any, message: Message) -> list[Outgoing]:
         issue_id = getattr(message, "issue_id", None)

@@ -1,7 +1,9 @@
-"""Runs one service: logs, tracing, Redis, the broker with its consumers, and the health endpoint."""
+"""Runs one service: logs, tracing, Redis, the broker with its consumers, the outbox sweeper, health."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -11,26 +13,31 @@ from faststream import FastStream
 from faststream.kafka import KafkaBroker
 
 from common.bus import make_broker
+from common.consumer import TRANSIENT
 from common.health import HealthServer
 from common.logs import setup_logging
+from common.outbox import Outbox, current_epoch
 from common.redis import make_redis
 from common.settings import BaseSettings
 from common.telemetry import setup_tracing
 
-Wiring = Callable[[KafkaBroker, aioredis.Redis], None]
+Wiring = Callable[[KafkaBroker, aioredis.Redis, Outbox | None], None]
+log = logging.getLogger(__name__)
 
 
-def run_service(name: str, settings: BaseSettings, wire: Wiring) -> None:
+def run_service(name: str, settings: BaseSettings, wire: Wiring, outbox_owner: str | None = None) -> None:
     """Block until SIGINT/SIGTERM; FastStream then finishes the batch in hand before stopping."""
     setup_logging(name, settings.log_level)
     provider = setup_tracing(name, settings)
-    uvloop.run(_run(name, settings, wire, provider))  # fewer CPU cycles per socket round trip
+    uvloop.run(_run(name, settings, wire, outbox_owner or name, provider))  # fewer cycles per round trip
 
 
-async def _run(name: str, settings: BaseSettings, wire: Wiring, provider) -> None:  # type: ignore[no-untyped-def]
+async def _run(name: str, settings: BaseSettings, wire: Wiring, owner: str, provider) -> None:  # type: ignore[no-untyped-def]
     redis = make_redis(settings.redis_url)
     broker = make_broker(settings, f"{name}-{settings.instance_id}" if settings.instance_id else name)
-    wire(broker, redis)
+    outbox = Outbox(redis, owner, "0", settings.outbox_republish_after_s) if settings.outbox_enabled else None
+    wire(broker, redis, outbox)
+    sweeper: list[asyncio.Task[None]] = []
 
     async def broker_ok() -> bool:
         return await broker.ping(timeout=2.0)
@@ -40,6 +47,17 @@ async def _run(name: str, settings: BaseSettings, wire: Wiring, provider) -> Non
 
     health = HealthServer(name, settings.health_host, settings.health_port, {"broker": broker_ok, "redis": redis_ok})
 
+    async def start_outbox() -> None:
+        if outbox:
+            outbox.epoch = await current_epoch(redis)  # the broker's life this process publishes into
+            sweeper.append(asyncio.create_task(_sweep_forever(outbox, broker, settings.outbox_sweep_every_s)))
+
+    async def stop_outbox() -> None:
+        for task in sweeper:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     async def close_resources() -> None:
         await redis.aclose()
         provider.shutdown()
@@ -47,8 +65,18 @@ async def _run(name: str, settings: BaseSettings, wire: Wiring, provider) -> Non
     app = FastStream(
         broker,
         logger=logging.getLogger(name),
+        on_startup=[start_outbox],
         after_startup=[health.start],
-        on_shutdown=[health.stop],
+        on_shutdown=[health.stop, stop_outbox],
         after_shutdown=[close_resources],
     )
     await app.run()
+
+
+async def _sweep_forever(outbox: Outbox, broker: KafkaBroker, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await outbox.sweep(broker)
+        except TRANSIENT as exc:
+            log.warning("outbox sweep failed; will try again", extra={"error": repr(exc), "owner": outbox.owner})

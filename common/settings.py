@@ -32,6 +32,10 @@ class BaseSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     handler_attempts: int = 3
     handler_backoff_ms: int = 100
     processed_ttl_s: int = 90 * 24 * 3600
+    # Keep what was published until the event archive holds it (off where no archiver runs).
+    outbox_enabled: bool = True
+    outbox_republish_after_s: float = 10.0
+    outbox_sweep_every_s: float = 2.0
 
 
 def load_settings(kind: type[S], environ: Mapping[str, str] | None = None) -> S:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -9,16 +10,18 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 import msgspec
+from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from litestar import Controller, Litestar, get, post
 from litestar.datastructures import State
-from litestar.exceptions import ClientException, HTTPException, NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Parameter
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.response import Response
 
-from common.bus import make_broker, outgoing, publish_all
+from common.bus import Outgoing, make_broker, outgoing, publish_all
 from common.logs import setup_logging
+from common.outbox import Outbox, current_epoch
 from common.redis import make_redis
 from common.settings import load_settings
 from common.telemetry import setup_tracing
@@ -59,8 +62,11 @@ class IntakeController(Controller):
             deputy_code=data.deputy_code,
         )
         desk: SubmissionDesk = state.desk
+        record = outgoing(SUBMISSIONS, str(command.submission_id), command)
         try:
-            accepted = await desk.accept(command, idempotency_key, fingerprint(msgspec.json.encode(data)))
+            accepted = await desk.accept(
+                record, command.submission_id, idempotency_key, fingerprint(msgspec.json.encode(data))
+            )
         except IdempotencyConflict:
             raise ClientException(
                 status_code=422,
@@ -68,7 +74,7 @@ class IntakeController(Controller):
                 extra=[{"key": "Idempotency-Key", "message": "reused with a different body", "source": "header"}],
             ) from None
         if accepted.submission_id == command.submission_id:
-            await _publish_or_withdraw(state, command, idempotency_key)
+            await _publish(state, record)
         return IntakeAccepted(
             submission_id=accepted.submission_id, status_url=f"{API}/intakes/{accepted.submission_id}"
         )
@@ -85,13 +91,17 @@ class IntakeController(Controller):
         raise NotFoundException(f"no submission {submission_id}")
 
 
-async def _publish_or_withdraw(state: State, command: SubmitIntake, idempotency_key: str | None) -> None:
+async def _publish(state: State, record: Outgoing) -> None:
+    """Publish now if the broker answers in time; the submission is already in the outbox either way,
+    so a broker that is down delays it but cannot lose it, and the voter still gets a 202."""
     try:
-        await publish_all(state.broker, [outgoing(SUBMISSIONS, str(command.submission_id), command)])
-    except Exception:
-        log.exception("submission could not be published")
-        await state.desk.withdraw(command.submission_id, idempotency_key)
-        raise HTTPException(status_code=503, detail="the platform could not take the submission; retry") from None
+        published = await asyncio.wait_for(publish_all(state.broker, [record]), state.publish_timeout_s)
+    except (TimeoutError, KafkaError) as exc:
+        log.warning("submission kept for the outbox to publish", extra={"error": repr(exc)})
+        return
+    async with state.redis.pipeline(transaction=True) as pipe:
+        state.outbox.keep(pipe, published)
+        await pipe.execute()
 
 
 class IssueController(Controller):
@@ -130,10 +140,13 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         redis = make_redis(settings.redis_url)
         broker: KafkaBroker = make_broker(settings, "gateway")
         await broker.start()
+        outbox = Outbox(redis, "gateway", await current_epoch(redis), settings.outbox_republish_after_s)
         app.state.update(
             redis=redis,
             broker=broker,
-            desk=SubmissionDesk(redis, settings.idempotency_ttl_s),
+            outbox=outbox,
+            publish_timeout_s=settings.publish_timeout_s,
+            desk=SubmissionDesk(redis, outbox, settings.idempotency_ttl_s),
             issues=IssueReadModel(redis),
         )
         try:

@@ -7,6 +7,7 @@ from faststream.kafka import KafkaBroker
 
 from common.bus import Outgoing
 from common.consumer import Consumer
+from common.outbox import Outbox
 from common.service import run_service
 from common.settings import load_settings
 from contracts.base import IssueEvent
@@ -16,7 +17,7 @@ from gateway.settings import GatewaySettings
 
 
 def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
-    def attach(broker: KafkaBroker, redis: aioredis.Redis) -> None:
+    def attach(broker: KafkaBroker, redis: aioredis.Redis, _outbox: Outbox | None) -> None:
         issues = IssueReadModel(redis)
 
         async def project(event: IssueEvent) -> list[Outgoing]:
@@ -37,7 +38,8 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
 
 def main() -> None:
     settings = load_settings(GatewaySettings)
-    run_service("gateway-projector", settings, wire(settings))
+    # The projector publishes nothing itself; it sweeps the outbox of the gateway's HTTP workers.
+    run_service("gateway-projector", settings, wire(settings), outbox_owner="gateway")
 
 
 if __name__ == "__main__":

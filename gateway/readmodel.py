@@ -102,7 +102,6 @@ class IssueReadModel:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.set(f"gw:submission:{event.submission_id}", number)
                 pipe.zrem(PENDING, str(event.submission_id))
-                pipe.delete(f"gw:pending:{event.submission_id}")
                 await pipe.execute()
 
     async def issue(self, number: str) -> IssueView | None:

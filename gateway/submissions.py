@@ -9,20 +9,23 @@ import uuid
 import msgspec
 import redis.asyncio as aioredis
 
-from contracts.intake import SubmitIntake
+from common.bus import Outgoing
+from common.outbox import Outbox
 
 PENDING = "gw:pending"  # sorted set: submission id -> accepted at (unix s); left when IssueReceived is seen
 
 # One atomic step. With a key already used: return what it was first used for. Otherwise remember
-# the key (if any) and keep the submission as pending, so it is never lost once answered with 202.
+# the key (if any), mark the submission pending (for its status), and put it in the gateway's outbox,
+# which publishes it again until the event archive holds it: once answered 202 it is never lost.
 _ACCEPT = """
 if KEYS[1] ~= '' then
   local first = redis.call('GET', KEYS[1])
   if first then return first end
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[4])
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
 end
-redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[4])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
+redis.call('ZADD', KEYS[4], ARGV[7], ARGV[5])
 return false
 """
 
@@ -41,27 +44,21 @@ def fingerprint(body: bytes) -> str:
 
 
 class SubmissionDesk:
-    def __init__(self, redis: aioredis.Redis, ttl_s: int) -> None:
-        self._redis, self._ttl_s = redis, ttl_s
+    def __init__(self, redis: aioredis.Redis, outbox: Outbox, ttl_s: int) -> None:
+        self._redis, self._outbox, self._ttl_s = redis, outbox, ttl_s
         self._accept = redis.register_script(_ACCEPT)
         self._decoder = msgspec.json.Decoder(Accepted)
 
-    async def accept(self, command: SubmitIntake, idempotency_key: str | None, body_fingerprint: str) -> Accepted:
-        """The first acceptance for this key (maybe an earlier one), or this one if new."""
-        mine = Accepted(command.submission_id, body_fingerprint)
+    async def accept(
+        self, record: Outgoing, submission_id: uuid.UUID, idempotency_key: str | None, body_fingerprint: str
+    ) -> Accepted:
+        """The first acceptance for this key (maybe an earlier one), or this one if new: then `record`,
+        the submission to publish, is durably kept in the outbox."""
+        mine = Accepted(submission_id, body_fingerprint)
+        outbox_keys, outbox_args = self._outbox.unpublished(record)
         first = await self._accept(
-            keys=[
-                f"gw:idem:{idempotency_key}" if idempotency_key else "",
-                f"gw:pending:{command.submission_id}",
-                PENDING,
-            ],
-            args=[
-                msgspec.json.encode(mine),
-                msgspec.json.encode(command),
-                time.time(),
-                self._ttl_s,
-                str(command.submission_id),
-            ],
+            keys=[f"gw:idem:{idempotency_key}" if idempotency_key else "", PENDING, *outbox_keys],
+            args=[msgspec.json.encode(mine), time.time(), self._ttl_s, str(submission_id), *outbox_args],
         )
         if first is None:
             return mine
@@ -69,15 +66,6 @@ class SubmissionDesk:
         if earlier.fingerprint != body_fingerprint:
             raise IdempotencyConflict
         return earlier
-
-    async def withdraw(self, submission_id: uuid.UUID, idempotency_key: str | None) -> None:
-        """Forget a submission whose publication failed before it was answered: the client retries."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            if idempotency_key:
-                pipe.delete(f"gw:idem:{idempotency_key}")
-            pipe.delete(f"gw:pending:{submission_id}")
-            pipe.zrem(PENDING, str(submission_id))
-            await pipe.execute()
 
     async def is_pending(self, submission_id: uuid.UUID) -> bool:
         return await self._redis.zscore(PENDING, str(submission_id)) is not None

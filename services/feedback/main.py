@@ -10,7 +10,7 @@ from services.feedback.settings import FeedbackSettings
 
 def main() -> None:
     settings = load_settings(FeedbackSettings)
-    run_service("feedback", settings, lambda broker, redis: None)
+    run_service("feedback", settings, lambda broker, redis, outbox: None)
 
 
 if __name__ == "__main__":

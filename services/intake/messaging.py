@@ -6,6 +6,7 @@ import redis.asyncio as aioredis
 from faststream.kafka import KafkaBroker
 
 from common.consumer import Consumer
+from common.outbox import Outbox
 from contracts.topics import SUBMISSIONS
 from services.intake.adapters import RedisIntakeStore
 from services.intake.handlers import IntakeDeps, on_submit_intake
@@ -13,7 +14,7 @@ from services.intake.settings import IntakeSettings
 
 
 def wire(settings: IntakeSettings):  # type: ignore[no-untyped-def]
-    def attach(broker: KafkaBroker, redis: aioredis.Redis) -> None:
+    def attach(broker: KafkaBroker, redis: aioredis.Redis, outbox: Outbox | None) -> None:
         deps = IntakeDeps(store=RedisIntakeStore(redis), number_prefix=settings.issue_number_prefix)
 
         async def handle(command):  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from services.oversight.settings import OversightSettings
 
 def main() -> None:
     settings = load_settings(OversightSettings)
-    run_service("oversight", settings, lambda broker, redis: None)
+    run_service("oversight", settings, lambda broker, redis, outbox: None)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from services.referral.settings import ReferralSettings
 
 def main() -> None:
     settings = load_settings(ReferralSettings)
-    run_service("referral", settings, lambda broker, redis: None)
+    run_service("referral", settings, lambda broker, redis, outbox: None)
 
 
 if __name__ == "__main__":

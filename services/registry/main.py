@@ -10,7 +10,7 @@ from services.registry.settings import RegistrySettings
 
 def main() -> None:
     settings = load_settings(RegistrySettings)
-    run_service("registry", settings, lambda broker, redis: None)
+    run_service("registry", settings, lambda broker, redis, outbox: None)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 from faststream.kafka import KafkaBroker
 
 from common.consumer import Consumer
+from common.outbox import Outbox
 from contracts.topics import ISSUE_EVENTS
 from services.triage import domain
 from services.triage.adapters import RedisTriageStore
@@ -19,7 +20,7 @@ def wire(settings: TriageSettings):  # type: ignore[no-untyped-def]
     rules_file = Path(settings.category_rules_file) if settings.category_rules_file else domain.RULES_FILE
     rules = domain.CategoryRules.load(rules_file)
 
-    def attach(broker: KafkaBroker, redis: aioredis.Redis) -> None:
+    def attach(broker: KafkaBroker, redis: aioredis.Redis, outbox: Outbox | None) -> None:
         deps = TriageDeps(store=RedisTriageStore(redis), rules=rules)
 
         async def handle(event):  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from types import SimpleNamespace
 
 import msgspec
 from opentelemetry.sdk.trace import TracerProvider
@@ -62,12 +63,13 @@ class ShuffledBroker:
         self.published: list[tuple[str, bytes, bytes, dict[str, str]]] = []
         self.in_flight = self.most_in_flight = 0
 
-    async def publish(self, value: bytes, *, topic: str, key: bytes, headers: dict[str, str]) -> None:
+    async def publish(self, value: bytes, *, topic: str, key: bytes, headers: dict[str, str]) -> SimpleNamespace:
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         await asyncio.sleep(self.random.uniform(0, 0.003))
         self.published.append((topic, key, value, headers))
         self.in_flight -= 1
+        return SimpleNamespace(partition=0, offset=len(self.published) - 1)
 
 
 async def test_publish_all_keeps_order_within_each_topic_and_key() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import msgspec
@@ -30,8 +31,9 @@ class FakeBroker:
         self.subscription = {"topics": topics, **kwargs}
         return lambda on_batch: on_batch
 
-    async def publish(self, value: bytes, *, topic: str, key: bytes, headers: dict[str, str]) -> None:
+    async def publish(self, value: bytes, *, topic: str, key: bytes, headers: dict[str, str]) -> SimpleNamespace:
         self.published.append(Outgoing(topic, key.decode(), value, headers))
+        return SimpleNamespace(partition=0, offset=len(self.published) - 1)
 
 
 class FakePipeline:
@@ -50,6 +52,13 @@ class FakePipeline:
     def set(self, key: str, value: object, ex: int | None = None) -> None:
         self.queued.append(lambda: self.data.__setitem__(key, value) or True)
 
+    def hset(self, key: str, field: str | None = None, value: object = None, mapping: dict | None = None) -> None:
+        items = dict(mapping or {}) | ({field: value} if field is not None else {})
+        self.queued.append(lambda: self.data.setdefault(key, {}).update(items) or len(items))
+
+    def zadd(self, key: str, mapping: dict[str, float]) -> None:
+        self.queued.append(lambda: self.data.setdefault(key, {}).update(mapping) or len(mapping))
+
     async def execute(self) -> list[object]:
         results, self.queued = [op() for op in self.queued], []
         return results
@@ -60,7 +69,6 @@ class FakeRedis:
         self.data: dict[str, object] = {}
 
     def pipeline(self, transaction: bool = True) -> FakePipeline:
-        assert transaction is False
         return FakePipeline(self.data)
 
 
