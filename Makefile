@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run infra test test-unit test-integration bench docs docs-check lint format lock clean
+.PHONY: help install run infra test test-unit test-integration chaos audit-verify bench docs docs-check lint format lock clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,6 +37,12 @@ test-unit: $(STAMP) ## the fast tests only (no processes started)
 
 test-integration: $(STAMP) ## the tests that start the real broker, Valkey and services
 	$(PY) -m pytest -m integration $(PYTEST_ARGS)
+
+chaos: $(STAMP) ## kill -9 every part in turn under load, then check no acknowledged intake was lost or doubled
+	$(PY) -m infra.chaos
+
+audit-verify: $(STAMP) ## check the hash chains of the event archive (var/archive); names the first broken entry
+	$(PY) -m infra.archive verify --root $${ARCHIVE_DIR:-var/archive}
 
 bench: $(STAMP) ## measure broker floor, intake throughput and latency on the embedded default
 	$(PY) -m infra.bench

@@ -12,12 +12,13 @@ from typing import Annotated
 import msgspec
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
-from litestar import Controller, Litestar, get, post
+from litestar import Controller, Litestar, Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Parameter
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.response import Response
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from common.bus import Outgoing, make_broker, outgoing, publish_all
 from common.logs import setup_logging
@@ -130,6 +131,15 @@ async def health(state: State) -> Response[dict[str, object]]:
     )
 
 
+def _store_unavailable(_: Request, exc: RedisConnectionError) -> Response[dict[str, object]]:
+    log.warning("Valkey unavailable", extra={"error": repr(exc)})
+    return Response(
+        {"status_code": 503, "detail": "temporarily unavailable; retry with the same Idempotency-Key"},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
 def create_app(settings: GatewaySettings | None = None) -> Litestar:
     settings = settings or load_settings(GatewaySettings)
     setup_logging("gateway", settings.log_level)
@@ -158,6 +168,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[IntakeController, IssueController, health],
+        exception_handlers={RedisConnectionError: _store_unavailable},
         lifespan=[lifespan],
         plugins=[
             OpenTelemetryPlugin(

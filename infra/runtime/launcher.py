@@ -10,6 +10,7 @@ from pathlib import Path
 
 from infra.runtime.demo import load_demo
 from infra.runtime.platform import APPLICATION_PARTS, Platform, PlatformError, Ports
+from infra.runtime.supervisor import Supervisor
 
 STATUS_EVERY_S = 10.0
 
@@ -46,14 +47,16 @@ def main() -> int:
         print(f'  REDIS_URL="redis://:$(cat {password_file})@127.0.0.1:{platform.ports.redis}/0"')
         print(f"  logs             {var_dir}/logs/   traces: {platform.traces_file}")
         print("  Ctrl-C stops everything.", flush=True)
-        last = ""
+        supervisor, last, next_status = Supervisor(platform), "", 0.0
         while True:
-            time.sleep(STATUS_EVERY_S)
-            status = platform.status()
-            line = "  ".join(f"{name}:{state}" for name, state in status.items())
-            if line != last:
-                _say(f"status {line}")
-                last = line
+            time.sleep(1.0)
+            supervisor.check()
+            if time.monotonic() >= next_status:
+                line = "  ".join(f"{name}:{state}" for name, state in platform.status().items())
+                if line != last:
+                    _say(f"status {line}")
+                    last = line
+                next_status = time.monotonic() + STATUS_EVERY_S
     except KeyboardInterrupt:
         _say("stopping…")
     finally:

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -14,11 +15,13 @@ from pathlib import Path
 import httpx
 import redis
 
+from common.outbox import EPOCH_KEY
 from infra.runtime.components import redis_url, tansu_argv, valkey_argv
-from infra.runtime.processes import Part, wait_until
+from infra.runtime.processes import Part, stop_together, wait_until
 
 SERVICES = ("registry", "intake", "triage", "referral", "feedback", "oversight")
-APPLICATION_PARTS = (*SERVICES, "gateway-projector", "gateway")
+APPLICATION_PARTS = ("archiver", *SERVICES, "gateway-projector", "gateway")
+INFRASTRUCTURE_PARTS = ("valkey", "broker")
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -125,24 +128,45 @@ class Platform:
     def __exit__(self, *_: object) -> None:
         self.stop()
 
+    @property
+    def archive_dir(self) -> Path:
+        return self.var_dir / "archive"
+
     def start(self, timeout: float = 120.0) -> None:
         self.ports.check_free()
         try:
             self._start_store(timeout)
             self._start_broker(timeout)
-            self._create_topics(timeout)
-            for part in self._application_parts():
-                if part.name in self.wanted:
-                    self._launch(part)
-            self._wait_healthy(timeout)
+            self._start_application(timeout)
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
-        for part in reversed(list(self.parts.values())):
-            part.stop()
+        """Application parts together (each finishes what it holds), then the broker, then Valkey."""
+        application = [p for n, p in self.parts.items() if n not in (*INFRASTRUCTURE_PARTS, "archiver")]
+        stop_together(list(reversed(application)), timeout=20.0)
+        if "archiver" in self.parts:  # last of the application, so it archives what the others published
+            time.sleep(1.0)
+            self.parts["archiver"].stop()
+        for name in ("broker", "valkey"):
+            if name in self.parts:
+                self.parts[name].stop()
         self.parts.clear()
+
+    def recover_broker(self, timeout: float = 120.0) -> None:
+        """A broker that died lost its topics: stop the parts that use it, start a new broker, restore
+        it from the archive, and start the parts again, so no consumer sees a half-restored topic."""
+        stop_together([self.parts.pop(n) for n in reversed(self.wanted) if n in self.parts], timeout=15.0)
+        self.parts.pop("broker").kill()
+        self._start_broker(timeout)
+        self._start_application(timeout)
+
+    def _start_application(self, timeout: float) -> None:
+        for part in self._application_parts():
+            if part.name in self.wanted:
+                self._launch(part)
+        self._wait_healthy(timeout)
 
     def _launch(self, part: Part) -> None:
         part.log_path = self.var_dir / "logs" / f"{part.name}.log"
@@ -157,8 +181,41 @@ class Platform:
         client.close()
 
     def _start_broker(self, timeout: float) -> None:
+        """A new broker is a new epoch: offsets it gives out are compared only with its own archive marks."""
         self._launch(Part("broker", tansu_argv(self.ports.broker)))
         self._await("broker", lambda: _connects(self.ports.broker), timeout)
+        self._create_topics(timeout)
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=5)
+        epoch = client.incr(EPOCH_KEY)
+        client.close()
+        if "archiver" in self.wanted:
+            self._restore(timeout)
+        self.say(f"broker ready (epoch {epoch})")
+
+    def _restore(self, timeout: float) -> None:
+        """Refill an empty broker from the archive before any service starts (nothing to do otherwise)."""
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "infra.archive",
+                "restore",
+                "--if-empty",
+                "--root",
+                str(self.archive_dir),
+                "--bootstrap",
+                self.kafka_bootstrap,
+            ],
+            cwd=REPO,
+            env={**os.environ, **self._env({})},
+            capture_output=True,
+            text=True,
+            timeout=max(timeout, 3600),
+        )
+        if run.returncode != 0:
+            raise PlatformError(f"could not restore the topics from {self.archive_dir}:\n{run.stderr[-3000:]}")
+        if run.stdout.strip():
+            self.say(run.stdout.strip().splitlines()[-1])
 
     def _create_topics(self, timeout: float) -> None:
         errors: list[str] = []
@@ -180,6 +237,8 @@ class Platform:
 
     def _env(self, own: dict[str, str]) -> dict[str, str]:
         return {
+            "ARCHIVE_DIR": str(self.archive_dir),
+            "OUTBOX_ENABLED": "true" if "archiver" in self.wanted else "false",
             "KAFKA_BOOTSTRAP": self.kafka_bootstrap,
             "REDIS_URL": self.redis_url,
             "OTEL_FILE": str(self.traces_file),
@@ -193,8 +252,10 @@ class Platform:
 
     def _application_parts(self) -> list[Part]:
         parts = []
-        for index, name in enumerate((*SERVICES, "gateway-projector")):
-            module = "gateway.projector" if name == "gateway-projector" else f"services.{name}.main"
+        for index, name in enumerate(("archiver", *SERVICES, "gateway-projector")):
+            module = {"gateway-projector": "gateway.projector", "archiver": "infra.archive.service"}.get(
+                name, f"services.{name}.main"
+            )
             port = self._health_port(index + 1)
             parts.append(
                 Part(

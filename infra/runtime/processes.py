@@ -74,12 +74,27 @@ class Part:
             os.killpg(self.process.pid, signal.SIGKILL)  # granian workers and anything else left behind
         self.process.wait()
 
+    def terminate(self) -> None:
+        """Ask the part to stop (SIGTERM) without waiting."""
+        if self.process and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGTERM)
+
     def kill(self) -> None:
         """kill -9, as a crash would."""
         if self.process and self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+def stop_together(parts: list[Part], timeout: float) -> None:
+    """SIGTERM all at once, then give each what is left of `timeout` before SIGKILL."""
+    for part in parts:
+        part.terminate()
+    deadline = time.monotonic() + timeout
+    for part in parts:
+        part.stop(timeout=max(0.1, deadline - time.monotonic()))
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ import pytest
 from contracts.issues import IssueReceived
 from contracts.topics import ISSUE_EVENTS, SUBMISSIONS
 from infra.runtime.platform import Platform
-from tests.integration.kafka_tools import read_topic
+from infra.topic_reader import read_topic
 
 WATER = {
     "channel": "visit",

@@ -11,7 +11,7 @@ import msgspec
 from contracts.issues import IssueReceived
 from contracts.topics import ISSUE_EVENTS
 from infra.runtime.platform import Platform
-from tests.integration.kafka_tools import read_topic
+from infra.topic_reader import read_topic
 from tests.integration.test_first_path import WATER
 
 RECEIVED = IssueReceived.__struct_config__.tag.encode()

@@ -22,6 +22,7 @@ SETTINGS_CLASSES = {
     "gateway": "gateway.settings.GatewaySettings",
     "gateway-projector": "gateway.settings.GatewaySettings",
     "topics": "common.settings.BaseSettings",
+    "archiver": "infra.archive.service.ArchiveSettings",
 }
 
 

@@ -1,0 +1,209 @@
+"""The archiver: appends every record of every platform topic to the archive, fsynced, then notes progress in Valkey.
+
+Run with `python -m infra.archive.service`. The archive itself is the archiver's position: on assignment each
+partition is sought to the archive's last offset (re-read once to prove the broker's history is the archive's),
+so a record is never archived twice or skipped. Committed offsets are informational only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+
+import redis.asyncio as aioredis
+import uvloop
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+from redis.exceptions import RedisError
+
+from common.logs import setup_logging
+from common.redis import make_redis
+from common.settings import BaseSettings, load_settings
+from infra.archive.catalog import platform_topic_pattern
+from infra.archive.health import ArchiverHealth
+from infra.archive.lag import LagSummary, LagWindow
+from infra.archive.prune import DEFAULT_RETENTION_DAYS, prune
+from infra.archive.segments import DEFAULT_SEGMENT_BYTES
+from infra.archive.writer import ArchiveWriter, Diverged
+
+log = logging.getLogger("archiver")
+EPOCH_KEY = "platform:epoch"
+PROGRESS_KEY = "archive:hwm:{epoch}"
+
+
+class ArchiveSettings(BaseSettings, frozen=True, kw_only=True):
+    archive_dir: str = "var/archive"
+    archive_retention_days: int = DEFAULT_RETENTION_DAYS
+    archive_segment_bytes: int = DEFAULT_SEGMENT_BYTES
+    archive_topic_pattern: str = platform_topic_pattern()
+    archive_max_records: int = 20_000  # per getmany: one fsync per touched segment per batch
+    archive_prune_interval_s: float = 3600.0
+    archive_lag_window_s: float = 60.0
+    archive_metadata_max_age_ms: int = 5_000  # how soon a new `referrals.<code>.v1` topic is picked up
+    consumer_group: str = "archiver"
+
+
+class _SeekToArchive(ConsumerRebalanceListener):
+    def __init__(self, consumer: AIOKafkaConsumer, writer: ArchiveWriter) -> None:
+        self.consumer, self.writer = consumer, writer
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        pass  # every batch is flushed before the next getmany: nothing is held for a revoked partition
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        for tp in assigned:
+            # One record before the next: the writer compares it with the last archived entry.
+            self.consumer.seek(tp, max(self.writer.next_offset(tp.topic, tp.partition) - 1, 0))
+
+
+class Archiver:
+    def __init__(
+        self,
+        settings: ArchiveSettings,
+        consumer: AIOKafkaConsumer,
+        writer: ArchiveWriter,
+        redis: aioredis.Redis,
+        epoch: str,
+    ) -> None:
+        self.settings, self.consumer, self.writer, self.redis, self.epoch = settings, consumer, writer, redis, epoch
+        self.lag = LagWindow()
+        self.last_lag: LagSummary | None = None
+        self.diverged: set[str] = set()
+        self._unrecorded: dict[str, int] = {}  # progress not yet written to Valkey
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Archive until `stop` is set; the batch in hand is always flushed first."""
+        next_prune, next_lag = 0.0, time.monotonic() + self.settings.archive_lag_window_s
+        while not stop.is_set():
+            batch = await self.consumer.getmany(timeout_ms=500, max_records=self.settings.archive_max_records)
+            if batch:
+                await self.archive(batch)
+            if time.monotonic() >= next_prune:
+                await self._prune()
+                next_prune = time.monotonic() + self.settings.archive_prune_interval_s
+            if time.monotonic() >= next_lag:
+                self._report_lag()
+                next_lag = time.monotonic() + self.settings.archive_lag_window_s
+        self._report_lag()
+
+    async def archive(self, batch: dict[TopicPartition, list]) -> None:
+        """Append, fsync, then record progress in Valkey, then commit (informational)."""
+        progress, appended = self._append(batch)
+        await asyncio.to_thread(self.writer.flush)
+        durable_at_ms = time.time() * 1000
+        for records in appended:
+            self.lag.add(durable_at_ms, (record.timestamp for record in records))
+        self._unrecorded.update({f"{tp.topic}:{tp.partition}": offset for tp, offset in progress.items()})
+        await self._record_progress()
+        if progress:
+            with contextlib.suppress(KafkaError):  # a rebalance may have taken the partition: the archive decides
+                await self.consumer.commit(progress)
+
+    def _append(self, batch: dict[TopicPartition, list]) -> tuple[dict[TopicPartition, int], list[list]]:
+        progress: dict[TopicPartition, int] = {}
+        appended: list[list] = []
+        for tp, records in batch.items():
+            try:
+                count = self.writer.append(tp.topic, tp.partition, records)
+            except Diverged as exc:
+                self._diverge(tp, exc)
+                continue
+            progress[tp] = self.writer.next_offset(tp.topic, tp.partition)
+            appended.append(records[len(records) - count :])
+        return progress, appended
+
+    def _diverge(self, tp: TopicPartition, exc: Diverged) -> None:
+        self.diverged.add(f"{tp.topic}:{tp.partition}")
+        self.consumer.pause(tp)
+        log.error(
+            "the broker's history differs from the archive: partition paused; restore the broker from the archive "
+            "or investigate before archiving it again",
+            extra={"topic": tp.topic, "partition": tp.partition, "offset": exc.offset},
+        )
+
+    async def _record_progress(self) -> None:
+        if not self._unrecorded:
+            return
+        try:
+            await self.redis.hset(PROGRESS_KEY.format(epoch=self.epoch), mapping=self._unrecorded)
+        except (RedisError, OSError) as exc:  # the archive is durable already; retried with the next batch
+            log.warning("could not record archive progress in Valkey", extra={"error": repr(exc)})
+        else:
+            self._unrecorded = {}
+
+    async def _prune(self) -> None:
+        report = await asyncio.to_thread(prune, self.writer.root, self.settings.archive_retention_days)
+        if report.deleted_segments:
+            log.info("archive pruned", extra={"segments": report.deleted_segments, "bytes": report.deleted_bytes})
+
+    def _report_lag(self) -> None:
+        if summary := self.lag.roll():
+            self.last_lag = summary
+            log.info(
+                "archive lag",
+                extra={"records": summary.records, "lag_p50_ms": summary.p50_ms, "lag_p99_ms": summary.p99_ms,
+                       "lag_max_ms": summary.max_ms},
+            )  # fmt: skip
+
+    def status(self) -> dict[str, object]:
+        lag = self.last_lag
+        return {
+            "dir": str(self.writer.root),
+            "epoch": self.epoch,
+            "lag_p50_ms": lag.p50_ms if lag else None,
+            "lag_p99_ms": lag.p99_ms if lag else None,
+            "diverged": sorted(self.diverged),
+        }
+
+
+async def _read_epoch(redis: aioredis.Redis) -> str:
+    epoch = await redis.get(EPOCH_KEY)
+    return epoch.decode() if isinstance(epoch, bytes) else str(epoch or "0")
+
+
+def _make_consumer(settings: ArchiveSettings) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=settings.consumer_group,
+        client_id=f"archiver-{settings.instance_id}" if settings.instance_id else "archiver",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        metadata_max_age_ms=settings.archive_metadata_max_age_ms,
+    )
+
+
+async def serve(settings: ArchiveSettings) -> None:
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    async with contextlib.AsyncExitStack() as stack:
+        writer = stack.enter_context(ArchiveWriter(settings.archive_dir, settings.archive_segment_bytes))
+        redis = make_redis(settings.redis_url)
+        stack.push_async_callback(redis.aclose)
+        consumer = _make_consumer(settings)
+        archiver = Archiver(settings, consumer, writer, redis, await _read_epoch(redis))
+        await consumer.start()
+        stack.push_async_callback(consumer.stop)
+        consumer.subscribe(pattern=settings.archive_topic_pattern, listener=_SeekToArchive(consumer, writer))
+        health = ArchiverHealth(archiver, settings.health_host, settings.health_port)
+        await health.start()
+        stack.push_async_callback(health.stop)
+        log.info("archiver started", extra={"dir": str(writer.root), "epoch": archiver.epoch})
+        await archiver.run(stop)
+    log.info("archiver stopped")
+
+
+def main() -> None:
+    settings = load_settings(ArchiveSettings)
+    setup_logging("archiver", settings.log_level)
+    uvloop.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

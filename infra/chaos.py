@@ -1,0 +1,228 @@
+"""`make chaos`: under a steady load of intakes, kill -9 each part in turn, then prove nothing was lost.
+
+The same code runs in short form inside `make test` (tests/integration/test_chaos.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import httpx
+import msgspec
+import redis.asyncio as aioredis
+from aiokafka import AIOKafkaProducer
+
+from common.outbox import EPOCH_KEY, archive_hwm_key
+from contracts.topics import DEAD_LETTER, ISSUE_EVENTS, SUBMISSIONS
+from infra.runtime.platform import APPLICATION_PARTS, Platform, Ports
+from infra.runtime.supervisor import Supervisor
+from infra.topic_reader import high_watermarks, read_topic
+
+BODY = {"channel": "hotline", "station_code": "610902003004", "kind": "problem", "text": "通村公路滑坡，路面塌方"}
+# Consumer groups whose lag must return to zero, and the topic each reads.
+GROUPS = {"intake": SUBMISSIONS.name, "triage": ISSUE_EVENTS.name, "gateway-projector": ISSUE_EVENTS.name}
+ALL_KILLABLE = ("valkey", "broker", *APPLICATION_PARTS)
+
+
+class Load:
+    """Submits intakes at a steady rate, each with its own Idempotency-Key, retrying with the same key
+    until it gets its 202, as a careful client (or the village app's offline queue) would."""
+
+    def __init__(self, gateway_url: str, rate: float) -> None:
+        self.gateway_url, self.rate = gateway_url, rate
+        self.acknowledged: dict[str, str] = {}  # idempotency key -> submission id
+        self.attempts = 0
+        self.stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        async with httpx.AsyncClient(base_url=self.gateway_url, timeout=5.0) as client:
+            pending: set[asyncio.Task[None]] = set()
+            while not self.stopping.is_set():
+                task = asyncio.create_task(self._submit(client, f"chaos-{uuid.uuid4()}"))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                await asyncio.sleep(1 / self.rate)
+            await asyncio.gather(*pending)
+
+    async def _submit(self, client: httpx.AsyncClient, key: str) -> None:
+        body = {**BODY, "text": f"{BODY['text']} {key[-6:]}"}
+        while True:
+            self.attempts += 1
+            try:
+                response = await client.post("/api/v1/intakes", json=body, headers={"Idempotency-Key": key})
+                if response.status_code == 202:
+                    self.acknowledged[key] = response.json()["submission_id"]
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.3)
+
+
+@dataclass
+class Report:
+    acknowledged: int = 0
+    found: int = 0
+    duplicated: int = 0
+    lost: int = 0
+    without_full_history: int = 0
+    dead_letters: int = 0
+    poison_sent: int = 0
+    lag: dict[str, int] = field(default_factory=dict)
+    recovery_s: dict[str, float] = field(default_factory=dict)
+    attempts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.lost == 0
+            and self.duplicated == 0
+            and self.without_full_history == 0
+            and self.found == self.acknowledged
+            and self.dead_letters == self.poison_sent
+            and not any(self.lag.values())
+        )
+
+
+async def send_poison(bootstrap: str, count: int) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for n in range(count):
+            await producer.send_and_wait(SUBMISSIONS.name, b'{"type": "poison", ' + str(n).encode(), key=b"poison")
+    finally:
+        await producer.stop()
+
+
+async def lag_of_groups(platform: Platform) -> dict[str, int]:
+    """Records each consumer group (and the archiver) has not yet handled, by the positions they keep."""
+    redis = aioredis.Redis.from_url(platform.redis_url)
+    try:
+        ends = await high_watermarks(platform.kafka_bootstrap, {SUBMISSIONS.name, ISSUE_EVENTS.name})
+        lag = {}
+        for group, topic in GROUPS.items():
+            kept = {k.decode(): int(v) for k, v in (await redis.hgetall(f"{group}:positions")).items()}
+            lag[group] = sum(end - kept.get(tp, 0) for tp, end in ends.items() if tp.startswith(topic + ":"))
+        if "archiver" in platform.wanted:
+            epoch = (await redis.get(EPOCH_KEY) or b"0").decode()
+            marks = {k.decode(): int(v) for k, v in (await redis.hgetall(archive_hwm_key(epoch))).items()}
+            lag["archiver"] = sum(end - marks.get(tp, 0) for tp, end in ends.items() if end)
+        return lag
+    finally:
+        await redis.aclose()
+
+
+async def check(platform: Platform, load: Load, poison_sent: int) -> Report:
+    """Every acknowledged intake exists exactly once, with its history; nothing is stuck."""
+    acknowledged = set(load.acknowledged.values())
+    report = Report(acknowledged=len(acknowledged), poison_sent=poison_sent, attempts=load.attempts)
+    given: dict[str, set[tuple[str, str]]] = {sid: set() for sid in acknowledged}
+    triaged: set[str] = set()
+    for record in await read_topic(platform.kafka_bootstrap, ISSUE_EVENTS.name):
+        event = msgspec.json.decode(record.value)
+        if event["type"] == "intake.issue_received.v1" and event["submission_id"] in given:
+            given[event["submission_id"]].add((event["issue_id"], event["event_id"]))
+        elif event["type"] == "triage.issue_triaged.v1":
+            triaged.add(event["issue_id"])
+    numbers = [number for pairs in given.values() for number, _ in pairs]
+    report.found = sum(1 for pairs in given.values() if pairs)
+    report.lost = report.acknowledged - report.found
+    report.duplicated = sum(1 for pairs in given.values() if len(pairs) > 1) + len(numbers) - len(set(numbers))
+    report.without_full_history = await _without_history(platform, {n for n in numbers}, triaged)
+    report.dead_letters = len(await read_topic(platform.kafka_bootstrap, DEAD_LETTER.name))
+    report.lag = await lag_of_groups(platform)
+    return report
+
+
+async def _without_history(platform: Platform, numbers: set[str], triaged_on_topic: set[str]) -> int:
+    """Issues whose read-model history is not exactly received then triaged, or never triaged on the topic."""
+    async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=10) as client:
+        broken = 0
+        for number in numbers:
+            response = await client.get(f"/api/v1/issues/{number}")
+            types = [h["type"] for h in response.json().get("history", [])] if response.status_code == 200 else []
+            if types != ["intake.issue_received.v1", "triage.issue_triaged.v1"] or number not in triaged_on_topic:
+                broken += 1
+        return broken
+
+
+def _supervise(supervisor: Supervisor, stop: threading.Event) -> None:
+    while not stop.wait(0.2):
+        supervisor.check()
+
+
+def _kill_and_time(platform: Platform, name: str, timeout: float = 180.0) -> float:
+    """kill -9 a part; return the seconds until the supervisor has it (and all others) healthy again."""
+    platform.parts[name].kill()
+    started = time.monotonic()
+    time.sleep(0.5)
+    while time.monotonic() - started < timeout:
+        status = platform.status()
+        if name in status and all(state == "healthy" for state in status.values()):
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise TimeoutError(f"{name} was not healthy again within {timeout:.0f} s: {platform.status()}")
+
+
+async def run(
+    platform: Platform, kill: tuple[str, ...], rate: float, pause_s: float, poison: int
+) -> tuple[Report, Load]:
+    supervisor, stop = Supervisor(platform), threading.Event()
+    watcher = threading.Thread(target=_supervise, args=(supervisor, stop), daemon=True)
+    watcher.start()
+    load = Load(platform.gateway_url, rate)
+    loading = asyncio.create_task(load.run())
+    recovery: dict[str, float] = {}
+    try:
+        await asyncio.sleep(pause_s)
+        await send_poison(platform.kafka_bootstrap, poison)
+        for name in kill:
+            recovery[name] = await asyncio.to_thread(_kill_and_time, platform, name)
+            await asyncio.sleep(pause_s)
+    finally:
+        load.stopping.set()
+        await loading
+        stop.set()
+        watcher.join()
+    report = await converge(platform, load, poison)
+    report.recovery_s = {k: round(v, 1) for k, v in recovery.items()}
+    return report, load
+
+
+async def converge(platform: Platform, load: Load, poison: int, timeout: float = 120.0) -> Report:
+    """Check until everything is accounted for (outboxes republish what a dead broker lost) or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        report = await check(platform, load, poison)
+        if report.ok or time.monotonic() > deadline:
+            return report
+        await asyncio.sleep(2.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=25.0, help="intakes per second during the run")
+    parser.add_argument("--pause", type=float, default=4.0, help="seconds of load between kills")
+    parser.add_argument("--kill", default=",".join(ALL_KILLABLE), help="parts to kill, in order")
+    args = parser.parse_args()
+    env = {"OUTBOX_REPUBLISH_AFTER_S": "3", "KAFKA_SESSION_TIMEOUT_MS": "6000", "KAFKA_HEARTBEAT_INTERVAL_MS": "1000"}
+    with tempfile.TemporaryDirectory(prefix="chaos-") as var:
+        platform = Platform(Path(var), Ports.free(), env=env, say=lambda line: print(f"  {line}", flush=True))
+        with platform:
+            report, load = asyncio.run(run(platform, tuple(args.kill.split(",")), args.rate, args.pause, poison=3))
+            print(json.dumps(asdict(report), indent=2))
+            platform.stop()
+            platform.start()  # the whole platform stopped and started again, as Ctrl-C then `make run`
+            again = asyncio.run(converge(platform, load, 3))
+    print("after a whole restart:", json.dumps(asdict(again)))
+    raise SystemExit(0 if report.ok and again.ok else 1)
+
+
+if __name__ == "__main__":
+    main()
