@@ -9,6 +9,7 @@ and derive their output event ids from their input, so the redelivery changes no
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import typing
 from collections.abc import Awaitable, Callable
@@ -105,10 +106,8 @@ class Positions:
 
 
 class _ResumeFromState(ConsumerRebalanceListener):
-    """Seek each assigned partition to the position kept with the state, clamped to what the broker has.
-
-    A position past the end means the broker lost records it had acknowledged (it was restored from
-    the archive): resume at the end; the producers' outboxes publish the lost records again."""
+    """Seek each assigned partition to the position kept with the state. (After a broker restore the
+    launcher first clamps kept positions to what the broker holds: see `clamp_positions`.)"""
 
     def __init__(self, consumer: Consumer) -> None:
         self._consumer = consumer
@@ -119,24 +118,23 @@ class _ResumeFromState(ConsumerRebalanceListener):
     async def on_partitions_assigned(self, assigned: Any) -> None:
         kafka = self._consumer._subscriber.consumer
         stored = await self._consumer._positions.stored()
-        wanted = [tp for tp in assigned if (tp.topic, tp.partition) in stored]
-        if not wanted:
-            return
-        ends = await kafka.end_offsets(wanted)
-        for tp in wanted:
-            position = stored[(tp.topic, tp.partition)]
-            if position > ends[tp]:
-                log.warning(
-                    "kept position is past the broker's end; resuming at the end",
-                    extra={
-                        "group": self._consumer.group,
-                        "partition": f"{tp.topic}:{tp.partition}",
-                        "kept": position,
-                        "end": ends[tp],
-                    },
-                )
-                position = ends[tp]
-            kafka.seek(tp, position)
+        for tp in assigned:
+            if (tp.topic, tp.partition) in stored:
+                kafka.seek(tp, stored[(tp.topic, tp.partition)])
+
+
+async def clamp_positions(redis: aioredis.Redis, ends: dict[str, int]) -> dict[str, int]:
+    """A new broker holds less than the old one did (what the archive had): no group may keep a position
+    past a partition's end, or it would skip the records the outboxes publish again there. Run it before
+    any consumer starts. Returns what was moved back, by `group topic:partition`."""
+    moved: dict[str, int] = {}
+    async for key in redis.scan_iter(match="*:positions", count=1000):
+        for field, value in (await redis.hgetall(key)).items():
+            end = ends.get(field.decode(), 0)
+            if int(value) > end:
+                await redis.hset(key, field, end)
+                moved[f"{key.decode().removesuffix(':positions')} {field.decode()}"] = int(value) - end
+    return moved
 
 
 class DeadLetter(Exception):
@@ -196,16 +194,16 @@ class Consumer:
 
     async def process(self, records: tuple[Any, ...]) -> None:
         decoded: list[tuple[Any, Message]] = []
-        out: list[Outgoing] = []
+        undecodable: dict[str, tuple[Any, str]] = {}  # stable id -> (record, reason)
         for record in records:
             try:
                 decoded.append((record, self._decoder.decode(record.value)))
             except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-                if self._is_unknown_type(record.value):
-                    continue  # a newer producer's message type: not for this consumer
-                out.append(self._dead_letter(record, f"undecodable: {exc}", 0))
-        fresh = await self._processed.unseen([str(m.event_id) for _, m in decoded])
-        handled: list[str] = []
+                if not self._is_unknown_type(record.value):  # a newer producer's type is not for us: skip it
+                    undecodable[_record_id(record)] = (record, f"undecodable: {exc}")
+        fresh = await self._processed.unseen([str(m.event_id) for _, m in decoded] + list(undecodable))
+        out = [self._dead_letter(r, reason, 0) for rid, (r, reason) in undecodable.items() if rid in fresh]
+        handled: list[str] = [rid for rid in undecodable if rid in fresh]
         for record, message in decoded:
             event_id = str(message.event_id)
             if event_id not in fresh:
@@ -284,6 +282,13 @@ class Consumer:
         }
         key = record.key.decode("utf-8", "replace") if record.key else ""
         return Outgoing(DEAD_LETTER.name, key, record.value or b"", headers)
+
+
+def _record_id(record: Any) -> str:
+    """An id for a record that has none of its own: where it sits and what it holds, so a replay of the
+    same poison record is recognised and not dead-lettered twice."""
+    digest = hashlib.sha256(record.value or b"").hexdigest()[:32]
+    return f"record:{record.topic}:{record.partition}:{record.offset}:{digest}"
 
 
 class _TypeOnly(msgspec.Struct):

@@ -39,7 +39,7 @@ class Load:
         self.gateway_url, self.rate = gateway_url, rate
         self.acknowledged: dict[str, str] = {}  # idempotency key -> submission id
         self.attempts = 0
-        self.stopping = asyncio.Event()
+        self.stopping = threading.Event()  # set from the thread that runs the kills
 
     async def run(self) -> None:
         async with httpx.AsyncClient(base_url=self.gateway_url, timeout=5.0) as client:
@@ -152,17 +152,19 @@ async def _without_history(platform: Platform, numbers: set[str], triaged_on_top
         return broken
 
 
-def _supervise(supervisor: Supervisor, stop: threading.Event) -> None:
-    while not stop.wait(0.2):
+def _supervised_sleep(supervisor: Supervisor, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         supervisor.check()
+        time.sleep(0.2)
 
 
-def _kill_and_time(platform: Platform, name: str, timeout: float = 180.0) -> float:
+def _kill_and_time(platform: Platform, supervisor: Supervisor, name: str, timeout: float = 180.0) -> float:
     """kill -9 a part; return the seconds until the supervisor has it (and all others) healthy again."""
     platform.parts[name].kill()
     started = time.monotonic()
-    time.sleep(0.5)
     while time.monotonic() - started < timeout:
+        supervisor.check()
         status = platform.status()
         if name in status and all(state == "healthy" for state in status.values()):
             return time.monotonic() - started
@@ -170,28 +172,24 @@ def _kill_and_time(platform: Platform, name: str, timeout: float = 180.0) -> flo
     raise TimeoutError(f"{name} was not healthy again within {timeout:.0f} s: {platform.status()}")
 
 
-async def run(
-    platform: Platform, kill: tuple[str, ...], rate: float, pause_s: float, poison: int
-) -> tuple[Report, Load]:
-    supervisor, stop = Supervisor(platform), threading.Event()
-    watcher = threading.Thread(target=_supervise, args=(supervisor, stop), daemon=True)
-    watcher.start()
-    load = Load(platform.gateway_url, rate)
-    loading = asyncio.create_task(load.run())
+def run(platform: Platform, kill: tuple[str, ...], rate: float, pause_s: float, poison: int) -> tuple[Report, Load]:
+    """Kills and restarts run on this (the main) thread, as in `make run`: a part started from a thread
+    that later ends would get SIGTERM (PR_SET_PDEATHSIG follows the parent thread). Load runs beside."""
+    supervisor, load = Supervisor(platform), Load(platform.gateway_url, rate)
+    loading = threading.Thread(target=asyncio.run, args=(load.run(),), daemon=True)
+    loading.start()
     recovery: dict[str, float] = {}
     try:
-        await asyncio.sleep(pause_s)
-        await send_poison(platform.kafka_bootstrap, poison)
+        _supervised_sleep(supervisor, pause_s)
+        asyncio.run(send_poison(platform.kafka_bootstrap, poison))
         for name in kill:
-            recovery[name] = await asyncio.to_thread(_kill_and_time, platform, name)
-            await asyncio.sleep(pause_s)
+            recovery[name] = round(_kill_and_time(platform, supervisor, name), 1)
+            _supervised_sleep(supervisor, pause_s)
     finally:
         load.stopping.set()
-        await loading
-        stop.set()
-        watcher.join()
-    report = await converge(platform, load, poison)
-    report.recovery_s = {k: round(v, 1) for k, v in recovery.items()}
+        loading.join()
+    report = asyncio.run(converge(platform, load, poison))
+    report.recovery_s = recovery
     return report, load
 
 
@@ -215,7 +213,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="chaos-") as var:
         platform = Platform(Path(var), Ports.free(), env=env, say=lambda line: print(f"  {line}", flush=True))
         with platform:
-            report, load = asyncio.run(run(platform, tuple(args.kill.split(",")), args.rate, args.pause, poison=3))
+            report, load = run(platform, tuple(args.kill.split(",")), args.rate, args.pause, poison=3)
             print(json.dumps(asdict(report), indent=2))
             platform.stop()
             platform.start()  # the whole platform stopped and started again, as Ctrl-C then `make run`

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 import socket
@@ -14,10 +15,13 @@ from pathlib import Path
 
 import httpx
 import redis
+import redis.asyncio as aioredis
 
+from common.consumer import clamp_positions
 from common.outbox import EPOCH_KEY
 from infra.runtime.components import redis_url, tansu_argv, valkey_argv
 from infra.runtime.processes import Part, stop_together, wait_until
+from infra.topic_reader import high_watermarks
 
 SERVICES = ("registry", "intake", "triage", "referral", "feedback", "oversight")
 APPLICATION_PARTS = ("archiver", *SERVICES, "gateway-projector", "gateway")
@@ -190,7 +194,19 @@ class Platform:
         client.close()
         if "archiver" in self.wanted:
             self._restore(timeout)
+        moved = asyncio.run(self._clamp_positions())
+        if moved:
+            self.say(f"kept consumer positions moved back to what the new broker holds: {moved}")
         self.say(f"broker ready (epoch {epoch})")
+
+    async def _clamp_positions(self) -> dict[str, int]:
+        client = aioredis.Redis.from_url(self.redis_url)
+        try:
+            positions = [k async for k in client.scan_iter(match="*:positions", count=1000)]
+            topics = {f.decode().rpartition(":")[0] for k in positions for f in await client.hkeys(k)}
+            return await clamp_positions(client, await high_watermarks(self.kafka_bootstrap, topics) if topics else {})
+        finally:
+            await client.aclose()
 
     def _restore(self, timeout: float) -> None:
         """Refill an empty broker from the archive before any service starts (nothing to do otherwise)."""

@@ -33,9 +33,10 @@ class Supervisor:
                 if record.restarts and now - record.last_restart > HEALTHY_RESET_S:
                     record.restarts = 0
                 continue
-            if now < record.not_before:
+            if now < record.not_before or self.platform.parts.get(name) is not part:
                 continue
             self._bring_back(name, record, part.process.returncode if part.process else None)
+            return  # a restart (above all the broker's) replaces parts: look again at the next check
 
     def _bring_back(self, name: str, record: _Record, code: int | None) -> None:
         self._note(name, f"exited (code {code}); restart #{record.restarts + 1}")

@@ -27,6 +27,7 @@ def wire(settings: IntakeSettings):  # type: ignore[no-untyped-def]
             topic=SUBMISSIONS,
             group=settings.consumer_group,
             handle=handle,
+            outbox=outbox,
         )
 
     return attach

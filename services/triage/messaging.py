@@ -33,6 +33,7 @@ def wire(settings: TriageSettings):  # type: ignore[no-untyped-def]
             topic=ISSUE_EVENTS,
             group=settings.consumer_group,
             handle=handle,
+            outbox=outbox,
         )
 
     return attach

@@ -15,6 +15,7 @@ from faststream import AckPolicy
 
 from common.bus import Outgoing
 from common.consumer import Consumer
+from common.outbox import Outbox
 from common.settings import BaseSettings, load_settings
 from contracts.issues import IssueReceived
 from contracts.topics import DEAD_LETTER, ISSUE_EVENTS
@@ -212,3 +213,28 @@ async def test_event_already_processed_is_not_handled_again(make: Callable[..., 
     await h.consumer.process((Record(received_bytes(fresh), offset=43),))  # redelivered after the commit was lost
     assert handler.seen == [fresh]
     assert len(h.broker.published) == 1
+
+
+async def test_published_records_wait_in_the_outbox_and_the_position_is_kept_with_them() -> None:
+    broker, store = FakeBroker(), FakeRedis()
+    outbox = Outbox(store, "triage", "7", republish_after_s=10)
+    consumer = Consumer(
+        broker=broker,
+        redis=store,
+        settings=SETTINGS,
+        topic=ISSUE_EVENTS,
+        group="triage",
+        handle=Handler(),
+        outbox=outbox,
+    )
+    await consumer.process((Record(received_bytes(), offset=42), Record(received_bytes(), offset=43)))
+    assert len(store.data["outbox:triage"]) == len(store.data["outbox:triage:due"]) == 2
+    assert store.data["triage:positions"] == {f"{ISSUE_EVENTS.name}:3": 44}
+
+
+async def test_a_replayed_poison_record_is_dead_lettered_once(make: Callable[..., Harness]) -> None:
+    h = make(Handler())
+    await h.consumer.process((Record(b"{not json", offset=7),))
+    await h.consumer.process((Record(b"{not json", offset=7),))  # the same record read again
+    await h.consumer.process((Record(b"{not json", offset=8),))  # another poison record, same bytes
+    assert len(h.broker.published) == 2
