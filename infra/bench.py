@@ -1,4 +1,5 @@
-"""`make bench`: the broker's floor, intake throughput and intake latency, in one run on the embedded default.
+"""`make bench`: in one run on the embedded default, the broker's floor; intake throughput and latency with
+the event archive off and on (the archive must cost under 10%); and the restore rate of 1,000,000 records.
 
 Starts its own platform on free loopback ports in a temporary directory, and stops it afterwards.
 Figures go to stdout and to var/bench/results.json."""
@@ -21,8 +22,9 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.topics import ISSUE_EVENTS
+from infra.archive.bench import restore_rate
 from infra.loadgen import Connection, submit
-from infra.runtime.platform import Platform, Ports
+from infra.runtime.platform import APPLICATION_PARTS, Platform, Ports
 
 BODY = {"channel": "online", "station_code": "610902001001", "kind": "problem", "text": "村口道路破损，雨天积水" * 8}
 BODY_BYTES = msgspec.json.encode(BODY)
@@ -162,19 +164,25 @@ async def intake_latency(gateway: str, watch: ReceivedWatch, rate: float, second
     }
 
 
-async def measure(p: Platform, args: argparse.Namespace) -> dict[str, object]:
-    results: dict[str, object] = {"broker_floor": await broker_floor(p.kafka_bootstrap, args.floor_count)}
+async def intake_figures(p: Platform, args: argparse.Namespace) -> dict[str, object]:
     watch = ReceivedWatch(p.kafka_bootstrap)
     await watch.start()
     try:
         async with httpx.AsyncClient(base_url=p.gateway_url) as warm:  # first requests pay for connections
             for _ in range(50):
                 await warm.post("/api/v1/intakes", json=BODY)
-        results["intake_throughput"] = await intake_throughput(p.gateway_url, watch, args.count, args.concurrency)
-        results["intake_latency"] = await intake_latency(p.gateway_url, watch, args.rate, args.seconds)
+        return {
+            "intake_throughput": await intake_throughput(p.gateway_url, watch, args.count, args.concurrency),
+            "intake_latency": await intake_latency(p.gateway_url, watch, args.rate, args.seconds),
+        }
     finally:
         await watch.stop()
-    return results
+
+
+def run_platform(parts: tuple[str, ...], args: argparse.Namespace, floor: bool) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="bench-") as var, Platform(Path(var), Ports.free(), parts=parts) as p:
+        results = {"broker_floor": asyncio.run(broker_floor(p.kafka_bootstrap, args.floor_count))} if floor else {}
+        return results | asyncio.run(intake_figures(p, args))
 
 
 def main() -> None:
@@ -184,10 +192,23 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="submissions per second in the latency run")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--floor-count", type=int, default=20000)
+    parser.add_argument("--restore-records", type=int, default=1_000_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-") as var, Platform(Path(var), Ports.free()) as p:
-        results = asyncio.run(measure(p, args))
-    results["machine"] = {"cpus": os.cpu_count(), "python": host.python_version(), "system": host.platform()}
+    without = tuple(part for part in APPLICATION_PARTS if part != "archiver")  # no archive, so no outboxes
+    off = run_platform(without, args, floor=True)
+    on = run_platform(APPLICATION_PARTS, args, floor=False)
+    results: dict[str, object] = {
+        "broker_floor": off.pop("broker_floor"),
+        "archive_off": off,
+        "archive_on": on,
+        "archive_on_vs_off": {
+            "end_to_end_per_s": on["intake_throughput"]["end_to_end_per_s"]
+            / off["intake_throughput"]["end_to_end_per_s"],
+            "p99_ms": on["intake_latency"]["p99_ms"] / off["intake_latency"]["p99_ms"],
+        },
+        "restore": asyncio.run(restore_rate(args.restore_records)),
+        "machine": {"cpus": os.cpu_count(), "python": host.python_version(), "system": host.platform()},
+    }
     out = Path("var/bench/results.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
