@@ -1,16 +1,19 @@
 """Every producer keeps what it published until the event archive holds it, and publishes again what
 the archive never got (a broker that died between its acknowledgement and the archive's write).
 
-Entries live in Valkey beside the producer's state: `outbox:<owner>` (event id -> entry) and
-`outbox:<owner>:due` (event id -> when to look at it again). The archiver records how far it has
-written each partition in `archive:hwm:<epoch>`; the launcher starts a new epoch with every new broker,
-so an offset is only ever compared with the archive of the broker that gave it out.
+Entries live in Valkey beside the producer's state: `outbox:<owner>` (event id -> the record) and
+`outbox:<owner>:due` (a member per entry naming where the broker put it, scored by when to look at it
+again). The archiver records how far it has written each partition in `archive:hwm:<epoch>`; the
+launcher starts a new epoch with every new broker, so an offset is only ever compared with the archive
+marks of the broker that gave it out. The sweeper reads only the members to confirm entries, and the
+records themselves only for what it must publish again.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import NamedTuple
 
 import msgspec
 import redis.asyncio as aioredis
@@ -20,32 +23,46 @@ from common.bus import Outgoing, Published, publish_all
 
 log = logging.getLogger(__name__)
 EPOCH_KEY = "platform:epoch"
+SWEEP_BATCH = 2000
 
 
 def archive_hwm_key(epoch: str) -> str:
     return f"archive:hwm:{epoch}"
 
 
-class Entry(msgspec.Struct, array_like=True):
-    topic: str
-    key: str
-    value: bytes
-    headers: dict[str, str]
+class Location(NamedTuple):
+    """Where a kept record is: its due-set member is these fields joined by '|'."""
+
+    event_id: str
     epoch: str = ""
+    topic: str = ""
     partition: int = -1  # -1: not yet acknowledged by a broker
     offset: int = -1
     attempts: int = 0
 
+    @property
+    def member(self) -> str:
+        return "|".join(map(str, self))
+
     @classmethod
-    def of(cls, record: Outgoing) -> Entry:
-        return cls(record.topic, record.key, record.value, record.headers)
-
-    def record(self) -> Outgoing:
-        return Outgoing(self.topic, self.key, self.value, self.headers)
+    def parse(cls, member: bytes) -> Location:
+        event_id, epoch, topic, partition, offset, attempts = member.decode().split("|")
+        return cls(event_id, epoch, topic, int(partition), int(offset), int(attempts))
 
 
-_entries = msgspec.msgpack.Encoder()
-_entry = msgspec.msgpack.Decoder(Entry)
+class _Record(msgspec.Struct, array_like=True):
+    topic: str
+    key: str
+    value: bytes
+    headers: dict[str, str]
+
+
+_encode = msgspec.msgpack.Encoder().encode
+_decode = msgspec.msgpack.Decoder(_Record).decode
+
+
+def _event_id(p: Published) -> str:
+    return p.record.headers.get("event-id") or f"{p.record.topic}:{p.partition}:{p.offset}"
 
 
 async def current_epoch(redis: aioredis.Redis) -> str:
@@ -59,20 +76,28 @@ class Outbox:
         self._hash, self._due, self._lock = f"outbox:{owner}", f"outbox:{owner}:due", f"outbox:{owner}:lock"
 
     def unpublished(self, record: Outgoing) -> tuple[list[str], list[str | bytes | float]]:
-        """Keys and arguments for writing `record` as not yet published (for a caller's Lua step)."""
+        """Keys and arguments for a caller's Lua step that keeps `record` before it is published:
+        HSET KEYS[1] ARGV[1] ARGV[2]; ZADD KEYS[2] ARGV[4] ARGV[3]."""
         event_id = record.headers["event-id"]
-        return [self._hash, self._due], [event_id, _entries.encode(Entry.of(record)), time.time() + self.after_s]
+        entry = _encode(_Record(record.topic, record.key, record.value, record.headers))
+        return [self._hash, self._due], [event_id, entry, Location(event_id).member, time.time() + self.after_s]
 
     def keep(self, pipe: aioredis.client.Pipeline, published: list[Published]) -> None:
-        """Queue, in the caller's transaction, the entries of records the broker acknowledged."""
+        """Queue, in the caller's transaction, the records the broker acknowledged and where it put them."""
         due = time.time() + self.after_s
         for p in published:
-            event_id = p.record.headers.get("event-id") or f"{p.record.topic}:{p.partition}:{p.offset}"
-            entry = Entry(
-                p.record.topic, p.record.key, p.record.value, p.record.headers, self.epoch, p.partition, p.offset
-            )
-            pipe.hset(self._hash, event_id, _entries.encode(entry))
-            pipe.zadd(self._due, {event_id: due})
+            event_id = _event_id(p)
+            r = p.record
+            pipe.hset(self._hash, event_id, _encode(_Record(r.topic, r.key, r.value, r.headers)))
+            pipe.zadd(self._due, {Location(event_id, self.epoch, r.topic, p.partition, p.offset).member: due})
+
+    def locate(self, pipe: aioredis.client.Pipeline, published: list[Published]) -> None:
+        """Records kept by `unpublished` were acknowledged: note where, so the sweeper can confirm them."""
+        due = time.time() + self.after_s
+        for p in published:
+            event_id = _event_id(p)
+            pipe.zrem(self._due, Location(event_id).member)
+            pipe.zadd(self._due, {Location(event_id, self.epoch, p.record.topic, p.partition, p.offset).member: due})
 
     async def sweep(self, broker: KafkaBroker) -> tuple[int, int]:
         """Drop what the archive holds and publish again what it does not; returns (confirmed, republished)."""
@@ -85,32 +110,28 @@ class Outbox:
 
     async def _sweep(self, broker: KafkaBroker) -> tuple[int, int]:
         now = time.time()
-        ids = [i.decode() for i in await self._redis.zrangebyscore(self._due, "-inf", now, start=0, num=1000)]
-        if not ids:
+        due = [Location.parse(m) for m in await self._redis.zrangebyscore(self._due, "-inf", now, 0, SWEEP_BATCH)]
+        if not due:
             return 0, 0
-        raw = await self._redis.hmget(self._hash, ids)
-        entries = {i: _entry.decode(r) for i, r in zip(ids, raw, strict=True) if r is not None}
-        marks = await self._archived_marks({e.epoch for e in entries.values()})
-        confirmed = [i for i, e in entries.items() if marks.get((e.epoch, f"{e.topic}:{e.partition}"), -1) > e.offset]
-        again = {i: e for i, e in entries.items() if i not in set(confirmed)}
-        published = await publish_all(broker, [e.record() for e in again.values()]) if again else []
+        marks = await self._archived_marks({d.epoch for d in due})
+        confirmed = [d for d in due if marks.get((d.epoch, f"{d.topic}:{d.partition}"), -1) > d.offset]
+        again = [d for d in due if d not in set(confirmed)]
+        records = await self._redis.hmget(self._hash, [d.event_id for d in again]) if again else []
+        resend = [(d, _decode(r)) for d, r in zip(again, records, strict=True) if r is not None]
+        published = await publish_all(broker, [Outgoing(r.topic, r.key, r.value, r.headers) for _, r in resend])
         async with self._redis.pipeline(transaction=True) as pipe:
-            gone = confirmed + [i for i in ids if i not in entries]
-            if gone:
-                pipe.hdel(self._hash, *gone)
-                pipe.zrem(self._due, *gone)
-            for (event_id, old), p in zip(again.items(), published, strict=True):
-                entry = Entry(
-                    old.topic, old.key, old.value, old.headers, self.epoch, p.partition, p.offset, old.attempts + 1
-                )
-                pipe.hset(self._hash, event_id, _entries.encode(entry))
-                pipe.zadd(self._due, {event_id: now + min(300.0, self.after_s * 2**entry.attempts)})
+            pipe.zrem(self._due, *(d.member for d in due))
+            if confirmed:
+                pipe.hdel(self._hash, *(d.event_id for d in confirmed))
+            for (old, _), p in zip(resend, published, strict=True):
+                moved = Location(old.event_id, self.epoch, p.record.topic, p.partition, p.offset, old.attempts + 1)
+                pipe.zadd(self._due, {moved.member: now + min(300.0, self.after_s * 2**moved.attempts)})
             await pipe.execute()
-        if again:
+        if resend:
             log.warning(
-                "published again what the archive never got", extra={"owner": self.owner, "republished": len(again)}
+                "published again what the archive never got", extra={"owner": self.owner, "republished": len(resend)}
             )
-        return len(confirmed), len(again)
+        return len(confirmed), len(resend)
 
     async def _archived_marks(self, epochs: set[str]) -> dict[tuple[str, str], int]:
         marks: dict[tuple[str, str], int] = {}

@@ -31,7 +31,7 @@ from contracts.topics import SUBMISSIONS
 from gateway.readmodel import IssueReadModel
 from gateway.schemas import IntakeAccepted, IntakeRequest, IssueView, SubmissionStatus
 from gateway.settings import GatewaySettings
-from gateway.submissions import IdempotencyConflict, SubmissionDesk, fingerprint
+from gateway.submissions import IdempotencyConflict, Locations, SubmissionDesk, fingerprint
 
 log = logging.getLogger("gateway")
 API = "/api/v1"
@@ -100,9 +100,7 @@ async def _publish(state: State, record: Outgoing) -> None:
     except (TimeoutError, KafkaError) as exc:
         log.warning("submission kept for the outbox to publish", extra={"error": repr(exc)})
         return
-    async with state.redis.pipeline(transaction=True) as pipe:
-        state.outbox.keep(pipe, published)
-        await pipe.execute()
+    state.locations.note(published)
 
 
 class IssueController(Controller):
@@ -151,10 +149,12 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         broker: KafkaBroker = make_broker(settings, "gateway")
         await broker.start()
         outbox = Outbox(redis, "gateway", await current_epoch(redis), settings.outbox_republish_after_s)
+        locations = Locations(redis, outbox)
+        noting = asyncio.create_task(locations.run())
         app.state.update(
             redis=redis,
             broker=broker,
-            outbox=outbox,
+            locations=locations,
             publish_timeout_s=settings.publish_timeout_s,
             desk=SubmissionDesk(redis, outbox, settings.idempotency_ttl_s),
             issues=IssueReadModel(redis),
@@ -162,6 +162,8 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         try:
             yield
         finally:
+            noting.cancel()
+            await locations.flush()
             await broker.stop()
             await redis.aclose()
             provider.shutdown()

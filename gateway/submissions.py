@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import time
 import uuid
 
 import msgspec
 import redis.asyncio as aioredis
 
-from common.bus import Outgoing
+from common.bus import Outgoing, Published
 from common.outbox import Outbox
 
+log = logging.getLogger(__name__)
 PENDING = "gw:pending"  # sorted set: submission id -> accepted at (unix s); left when IssueReceived is seen
 
 # One atomic step. With a key already used: return what it was first used for. Otherwise remember
@@ -25,7 +28,7 @@ if KEYS[1] ~= '' then
 end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
-redis.call('ZADD', KEYS[4], ARGV[7], ARGV[5])
+redis.call('ZADD', KEYS[4], ARGV[8], ARGV[7])
 return false
 """
 
@@ -69,3 +72,35 @@ class SubmissionDesk:
 
     async def is_pending(self, submission_id: uuid.UUID) -> bool:
         return await self._redis.zscore(PENDING, str(submission_id)) is not None
+
+
+class Locations:
+    """Notes where the broker put each submission, in batches off the request path. A note lost in a
+    crash costs nothing but one more publication by the sweeper, which consumers drop as a duplicate."""
+
+    def __init__(self, redis: aioredis.Redis, outbox: Outbox, every_s: float = 0.01) -> None:
+        self._redis, self._outbox, self._every_s = redis, outbox, every_s
+        self._noted: list[Published] = []
+        self._wake = asyncio.Event()
+
+    def note(self, published: list[Published]) -> None:
+        self._noted.extend(published)
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            await asyncio.sleep(self._every_s)  # gather what the next requests bring
+            await self.flush()
+
+    async def flush(self) -> None:
+        self._wake.clear()
+        batch, self._noted = self._noted, []
+        if not batch:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                self._outbox.locate(pipe, batch)
+                await pipe.execute()
+        except aioredis.RedisError as exc:
+            log.warning("locations not noted; the sweeper will publish these again", extra={"error": repr(exc)})

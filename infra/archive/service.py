@@ -40,6 +40,8 @@ class ArchiveSettings(BaseSettings, frozen=True, kw_only=True):
     archive_segment_bytes: int = DEFAULT_SEGMENT_BYTES
     archive_topic_pattern: str = platform_topic_pattern()
     archive_max_records: int = 20_000  # per getmany: one fsync per touched segment per batch
+    # Larger batches mean fewer wakeups and fsyncs: the archive's lag only delays outbox confirmations.
+    archive_fetch_max_wait_ms: int = 200
     archive_prune_interval_s: float = 3600.0
     archive_lag_window_s: float = 60.0
     archive_metadata_max_age_ms: int = 5_000  # how soon a new `referrals.<code>.v1` topic is picked up
@@ -171,7 +173,7 @@ def _make_consumer(settings: ArchiveSettings) -> AIOKafkaConsumer:
         client_id=f"archiver-{settings.instance_id}" if settings.instance_id else "archiver",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        fetch_max_wait_ms=settings.archive_fetch_max_wait_ms,
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
         metadata_max_age_ms=settings.archive_metadata_max_age_ms,

@@ -1,0 +1,103 @@
+"""The outbox against a real Valkey: what the archive holds is forgotten, what it never got is sent again."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import redis.asyncio as aioredis
+
+from common.bus import Outgoing, Published
+from common.outbox import Outbox, archive_hwm_key
+from infra.runtime.components import redis_url, valkey_argv
+
+
+class RecordingBroker:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+
+    async def publish(self, value: bytes, *, topic: str, key: bytes, headers: dict[str, str]) -> SimpleNamespace:
+        self.sent.append((topic, value))
+        return SimpleNamespace(partition=0, offset=100 + len(self.sent))
+
+
+@pytest.fixture(scope="module")
+def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    var: Path = tmp_path_factory.mktemp("outbox-valkey")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(valkey_argv(var, port), stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield redis_url(var, port)
+    finally:
+        server.kill()
+        server.wait()
+
+
+@pytest.fixture
+async def redis(valkey: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(valkey)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+def record(n: int) -> Outgoing:
+    return Outgoing("issue.events.v1", f"HB-202611-{n:06d}", f"event {n}".encode(), {"event-id": f"e{n}"})
+
+
+async def keep(redis: aioredis.Redis, outbox: Outbox, published: list[Published]) -> None:
+    async with redis.pipeline(transaction=True) as pipe:
+        outbox.keep(pipe, published)
+        await pipe.execute()
+
+
+async def test_what_the_archive_holds_is_forgotten_and_the_rest_sent_again(redis: aioredis.Redis) -> None:
+    outbox, broker = Outbox(redis, "triage", "3", republish_after_s=0), RecordingBroker()
+    await keep(redis, outbox, [Published(record(1), 2, 10), Published(record(2), 2, 11)])
+    await redis.hset(archive_hwm_key("3"), "issue.events.v1:2", 11)  # the archive has offset 10, not 11
+
+    assert await outbox.sweep(broker) == (1, 1)
+    assert broker.sent == [("issue.events.v1", b"event 2")]
+    assert await outbox.pending() == 1  # event 2, now at its new offset, waits for the archive again
+
+    await redis.hset(archive_hwm_key("3"), "issue.events.v1:0", 200)
+    await redis.zadd("outbox:triage:due", {m: 0 for m in await redis.zrange("outbox:triage:due", 0, -1)})
+    assert await outbox.sweep(broker) == (1, 0)
+    assert await outbox.pending() == 0 and await redis.hlen("outbox:triage") == 0
+
+
+async def test_an_offset_is_judged_only_by_its_own_brokers_archive(redis: aioredis.Redis) -> None:
+    old, broker = Outbox(redis, "intake", "1", republish_after_s=0), RecordingBroker()
+    await keep(redis, old, [Published(record(3), 0, 5)])
+    await redis.hset(archive_hwm_key("2"), "issue.events.v1:0", 99)  # a later broker got far further
+    await redis.hset(archive_hwm_key("1"), "issue.events.v1:0", 5)  # but this record's broker archived < 6
+    assert await Outbox(redis, "intake", "2", republish_after_s=0).sweep(broker) == (0, 1)
+
+
+async def test_a_record_never_acknowledged_is_published_by_the_sweeper(redis: aioredis.Redis) -> None:
+    outbox, broker = Outbox(redis, "gateway", "1", republish_after_s=0), RecordingBroker()
+    keys, args = outbox.unpublished(record(4))
+    await redis.hset(keys[0], args[0], args[1])
+    await redis.zadd(keys[1], {args[2]: args[3]})
+    assert await outbox.sweep(broker) == (0, 1)
+    assert broker.sent == [("issue.events.v1", b"event 4")]
+
+
+async def test_only_one_instance_sweeps_at_a_time(redis: aioredis.Redis) -> None:
+    outbox, broker = Outbox(redis, "triage", "1", republish_after_s=0), RecordingBroker()
+    await keep(redis, outbox, [Published(record(5), 0, 1)])
+    await redis.set("outbox:triage:lock", 1)  # another instance holds the sweep
+    assert await outbox.sweep(broker) == (0, 0)
+    assert broker.sent == []
