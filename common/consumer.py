@@ -28,6 +28,7 @@ from opentelemetry.trace import SpanKind
 from common.bus import Outgoing, publish_all
 from common.logs import current_issue_id
 from common.outbox import Outbox
+from common.progress import Positions, ProcessedEvents
 from common.settings import BaseSettings
 from common.telemetry import extract_context
 from contracts.base import Message
@@ -63,48 +64,6 @@ def message_tags(union: Any) -> frozenset[str]:
     return frozenset(m.__struct_config__.tag for m in members)
 
 
-class ProcessedEvents:
-    """Which event ids a consumer group has fully handled (state stored and outputs published)."""
-
-    def __init__(self, redis: aioredis.Redis, group: str, ttl_s: int) -> None:
-        self._redis, self._prefix, self._ttl_s = redis, f"{group}:done:", ttl_s
-
-    async def unseen(self, ids: list[str]) -> set[str]:
-        if not ids:
-            return set()
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for event_id in ids:
-                pipe.exists(self._prefix + event_id)
-            found = await pipe.execute()
-        return {event_id for event_id, hit in zip(ids, found, strict=True) if not hit}
-
-    def mark(self, pipe: aioredis.client.Pipeline, ids: list[str]) -> None:
-        for event_id in ids:
-            pipe.set(self._prefix + event_id, 1, ex=self._ttl_s)
-
-
-class Positions:
-    """A consumer group's next offset per partition, kept with its state."""
-
-    def __init__(self, redis: aioredis.Redis, group: str) -> None:
-        self._redis, self._key = redis, f"{group}:positions"
-
-    def advance(self, pipe: aioredis.client.Pipeline, records: tuple[Any, ...]) -> None:
-        after: dict[str, int] = {}
-        for r in records:
-            field = f"{r.topic}:{r.partition}"
-            after[field] = max(after.get(field, 0), r.offset + 1)
-        if after:
-            pipe.hset(self._key, mapping=after)
-
-    async def stored(self) -> dict[tuple[str, int], int]:
-        positions = {}
-        for field, value in (await self._redis.hgetall(self._key)).items():
-            topic, _, partition = field.decode().rpartition(":")
-            positions[(topic, int(partition))] = int(value)
-        return positions
-
-
 class _ResumeFromState(ConsumerRebalanceListener):
     """Seek each assigned partition to the position kept with the state. (After a broker restore the
     launcher first clamps kept positions to what the broker holds: see `clamp_positions`.)"""
@@ -121,20 +80,6 @@ class _ResumeFromState(ConsumerRebalanceListener):
         for tp in assigned:
             if (tp.topic, tp.partition) in stored:
                 kafka.seek(tp, stored[(tp.topic, tp.partition)])
-
-
-async def clamp_positions(redis: aioredis.Redis, ends: dict[str, int]) -> dict[str, int]:
-    """A new broker holds less than the old one did (what the archive had): no group may keep a position
-    past a partition's end, or it would skip the records the outboxes publish again there. Run it before
-    any consumer starts. Returns what was moved back, by `group topic:partition`."""
-    moved: dict[str, int] = {}
-    async for key in redis.scan_iter(match="*:positions", count=1000):
-        for field, value in (await redis.hgetall(key)).items():
-            end = ends.get(field.decode(), 0)
-            if int(value) > end:
-                await redis.hset(key, field, end)
-                moved[f"{key.decode().removesuffix(':positions')} {field.decode()}"] = int(value) - end
-    return moved
 
 
 class DeadLetter(Exception):

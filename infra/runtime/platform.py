@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
 from pathlib import Path
 
 import httpx
 import redis
 import redis.asyncio as aioredis
 
-from common.consumer import clamp_positions
 from common.outbox import EPOCH_KEY
+from common.progress import clamp_positions
 from infra.runtime.components import redis_url, tansu_argv, valkey_argv
+from infra.runtime.errors import PlatformError
+from infra.runtime.ports import Ports, free_port
 from infra.runtime.processes import Part, stop_together, wait_until
 from infra.topic_reader import high_watermarks
 
@@ -27,70 +27,7 @@ SERVICES = ("registry", "intake", "triage", "referral", "feedback", "oversight")
 APPLICATION_PARTS = ("archiver", *SERVICES, "gateway-projector", "gateway")
 INFRASTRUCTURE_PARTS = ("valkey", "broker")
 REPO = Path(__file__).resolve().parents[2]
-
-
-class PlatformError(RuntimeError):
-    """The platform could not start: the message says which part and why."""
-
-
-@dataclass(frozen=True)
-class Ports:
-    broker: int = 19092
-    redis: int = 16379
-    gateway: int = 8000
-    health_base: int = 18080  # one health port per service from here on
-
-    @classmethod
-    def from_env(cls) -> Ports:
-        names = {
-            "broker": "BROKER_PORT",
-            "redis": "REDIS_PORT",
-            "gateway": "GATEWAY_PORT",
-            "health_base": "HEALTH_PORT_BASE",
-        }
-        try:
-            return cls(**{f: int(os.environ[n]) for f, n in names.items() if os.environ.get(n)})
-        except ValueError as exc:
-            raise PlatformError(f"a port variable is not a number: {exc}") from None
-
-    @classmethod
-    def free(cls) -> Ports:
-        """Ports nobody is listening on now (for tests: two runs never clash)."""
-        socks = [socket.socket() for _ in range(4)]
-        try:
-            for s in socks:
-                s.bind(("127.0.0.1", 0))
-            return cls(*(s.getsockname()[1] for s in socks[:3]), health_base=0)
-        finally:
-            for s in socks:
-                s.close()
-
-    def check_free(self) -> None:
-        for f in fields(self):
-            port = getattr(self, f.name)
-            if port and not _port_free(port):
-                raise PlatformError(
-                    f"port {port} ({f.name}) is already in use on 127.0.0.1: "
-                    f"stop what holds it or choose another (see README, 'Ports')"
-                )
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return False
-            raise
-    return True
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["APPLICATION_PARTS", "Platform", "PlatformError", "Ports"]
 
 
 class Platform:
@@ -264,7 +201,7 @@ class Platform:
         }
 
     def _health_port(self, index: int) -> int:
-        return self.ports.health_base + index if self.ports.health_base else _free_port()
+        return self.ports.health_base + index if self.ports.health_base else free_port()
 
     def _application_parts(self) -> list[Part]:
         parts = []

@@ -73,6 +73,7 @@ class Part:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)  # granian workers and anything else left behind
         self.process.wait()
+        _wait_group_gone(self.process.pid)
 
     def terminate(self) -> None:
         """Ask the part to stop (SIGTERM) without waiting."""
@@ -86,6 +87,33 @@ class Part:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+            _wait_group_gone(self.process.pid)
+
+
+def _wait_group_gone(group: int, timeout: float = 10.0) -> None:
+    """Until every process of the group has exited: a granian worker still dying holds the port, and the
+    part's next start would fail with "address already in use"."""
+
+    wait_until(lambda: not _group_alive(group), timeout, interval=0.02)
+
+
+def _group_alive(group: int) -> bool:
+    """Is any process of the group still running? Zombies (exited, not yet reaped by init) hold no port."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # exited while we looked
+        if int(fields[2]) == group and fields[0] != "Z":
+            return True
+    return False
 
 
 def stop_together(parts: list[Part], timeout: float) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import redis.asyncio as aioredis
 from faststream.kafka import KafkaBroker
 
@@ -16,17 +18,13 @@ from services.intake.settings import IntakeSettings
 def wire(settings: IntakeSettings):  # type: ignore[no-untyped-def]
     def attach(broker: KafkaBroker, redis: aioredis.Redis, outbox: Outbox | None) -> None:
         deps = IntakeDeps(store=RedisIntakeStore(redis), number_prefix=settings.issue_number_prefix)
-
-        async def handle(command):  # type: ignore[no-untyped-def]
-            return await on_submit_intake(command, deps)
-
         Consumer(
             broker=broker,
             redis=redis,
             settings=settings,
             topic=SUBMISSIONS,
             group=settings.consumer_group,
-            handle=handle,
+            handle=partial(on_submit_intake, deps=deps),
             outbox=outbox,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -23,16 +24,13 @@ def wire(settings: TriageSettings):  # type: ignore[no-untyped-def]
     def attach(broker: KafkaBroker, redis: aioredis.Redis, outbox: Outbox | None) -> None:
         deps = TriageDeps(store=RedisTriageStore(redis), rules=rules)
 
-        async def handle(event):  # type: ignore[no-untyped-def]
-            return await on_issue_event(event, deps)
-
         Consumer(
             broker=broker,
             redis=redis,
             settings=settings,
             topic=ISSUE_EVENTS,
             group=settings.consumer_group,
-            handle=handle,
+            handle=partial(on_issue_event, deps=deps),
             outbox=outbox,
         )
 

@@ -1,0 +1,70 @@
+"""The loopback ports of the embedded platform: configurable, checked free before anything starts."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from dataclasses import dataclass, fields
+
+from infra.runtime.errors import PlatformError
+
+
+@dataclass(frozen=True)
+class Ports:
+    broker: int = 19092
+    redis: int = 16379
+    gateway: int = 8000
+    health_base: int = 18080  # one health port per service from here on
+
+    @classmethod
+    def from_env(cls) -> Ports:
+        names = {
+            "broker": "BROKER_PORT",
+            "redis": "REDIS_PORT",
+            "gateway": "GATEWAY_PORT",
+            "health_base": "HEALTH_PORT_BASE",
+        }
+        try:
+            return cls(**{f: int(os.environ[n]) for f, n in names.items() if os.environ.get(n)})
+        except ValueError as exc:
+            raise PlatformError(f"a port variable is not a number: {exc}") from None
+
+    @classmethod
+    def free(cls) -> Ports:
+        """Ports nobody is listening on now (for tests: two runs never clash)."""
+        socks = [socket.socket() for _ in range(4)]
+        try:
+            for s in socks:
+                s.bind(("127.0.0.1", 0))
+            return cls(*(s.getsockname()[1] for s in socks[:3]), health_base=0)
+        finally:
+            for s in socks:
+                s.close()
+
+    def check_free(self) -> None:
+        for f in fields(self):
+            port = getattr(self, f.name)
+            if port and not _port_free(port):
+                raise PlatformError(
+                    f"port {port} ({f.name}) is already in use on 127.0.0.1: "
+                    f"stop what holds it or choose another (see README, 'Ports')"
+                )
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
