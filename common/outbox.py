@@ -114,8 +114,9 @@ class Outbox:
         if not due:
             return 0, 0
         marks = await self._archived_marks({d.epoch for d in due})
-        confirmed = [d for d in due if marks.get((d.epoch, f"{d.topic}:{d.partition}"), -1) > d.offset]
-        again = [d for d in due if d not in set(confirmed)]
+        archived = [marks.get((d.epoch, f"{d.topic}:{d.partition}"), -1) > d.offset for d in due]
+        confirmed = [d for d, done in zip(due, archived, strict=True) if done]
+        again = [d for d, done in zip(due, archived, strict=True) if not done]
         records = await self._redis.hmget(self._hash, [d.event_id for d in again]) if again else []
         resend = [(d, _decode(r)) for d, r in zip(again, records, strict=True) if r is not None]
         published = await publish_all(broker, [Outgoing(r.topic, r.key, r.value, r.headers) for _, r in resend])
