@@ -44,7 +44,7 @@ class ReceivedWatch:
             bootstrap_servers=bootstrap,
             auto_offset_reset="latest",
             group_id=f"bench-{uuid.uuid4()}",
-            fetch_max_wait_ms=5,
+            fetch_max_wait_ms=20,  # as the services: a faster poller loads Tansu more than the platform does
             session_timeout_ms=6000,
             heartbeat_interval_ms=1000,
         )
