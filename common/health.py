@@ -7,10 +7,38 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import msgspec
+import redis.asyncio as aioredis
+from faststream.kafka import KafkaBroker
 
 log = logging.getLogger(__name__)
 
 Check = Callable[[], Awaitable[bool]]
+
+
+async def check_health(service: str, checks: dict[str, Check]) -> tuple[bool, dict[str, object]]:
+    """Run every check (3 s each at most); healthy when all say ok. The same report for every part."""
+    results: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            ok = await asyncio.wait_for(check(), timeout=3.0)
+        except Exception as exc:  # a failing dependency is a report, not a crash
+            ok, results[name] = False, f"error: {type(exc).__name__}"
+        else:
+            results[name] = "ok" if ok else "down"
+    healthy = all(v == "ok" for v in results.values())
+    return healthy, {"service": service, "status": "ok" if healthy else "degraded", "checks": results}
+
+
+def broker_and_redis(broker: KafkaBroker, redis: aioredis.Redis) -> dict[str, Check]:
+    """The checks every part that talks to the bus and Valkey reports."""
+
+    async def broker_ok() -> bool:
+        return await broker.ping(timeout=2.0)
+
+    async def redis_ok() -> bool:
+        return bool(await redis.ping())
+
+    return {"broker": broker_ok, "redis": redis_ok}
 
 
 class HealthServer:
@@ -29,16 +57,7 @@ class HealthServer:
             await self._server.wait_closed()
 
     async def report(self) -> tuple[bool, dict[str, object]]:
-        results: dict[str, str] = {}
-        for name, check in self.checks.items():
-            try:
-                ok = await asyncio.wait_for(check(), timeout=3.0)
-            except Exception as exc:  # a failing dependency is a report, not a crash
-                ok, results[name] = False, f"error: {type(exc).__name__}"
-            else:
-                results[name] = "ok" if ok else "down"
-        healthy = all(v == "ok" for v in results.values())
-        return healthy, {"service": self.service, "status": "ok" if healthy else "degraded", "checks": results}
+        return await check_health(self.service, self.checks)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -14,7 +14,7 @@ from faststream.kafka import KafkaBroker
 
 from common.bus import make_broker
 from common.consumer import TRANSIENT
-from common.health import HealthServer
+from common.health import HealthServer, broker_and_redis
 from common.logs import setup_logging
 from common.outbox import Outbox, current_epoch
 from common.redis import make_redis
@@ -39,13 +39,7 @@ async def _run(name: str, settings: BaseSettings, wire: Wiring, owner: str, prov
     wire(broker, redis, outbox)
     sweeper: list[asyncio.Task[None]] = []
 
-    async def broker_ok() -> bool:
-        return await broker.ping(timeout=2.0)
-
-    async def redis_ok() -> bool:
-        return bool(await redis.ping())
-
-    health = HealthServer(name, settings.health_host, settings.health_port, {"broker": broker_ok, "redis": redis_ok})
+    health = HealthServer(name, settings.health_host, settings.health_port, broker_and_redis(broker, redis))
 
     async def start_outbox() -> None:
         if outbox:

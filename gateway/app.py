@@ -21,6 +21,7 @@ from litestar.response import Response
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from common.bus import Outgoing, make_broker, outgoing, publish_all
+from common.health import broker_and_redis, check_health
 from common.logs import setup_logging
 from common.outbox import Outbox, current_epoch
 from common.redis import make_redis
@@ -117,16 +118,8 @@ class IssueController(Controller):
 
 @get("/health", operation_id="health", include_in_schema=False)
 async def health(state: State) -> Response[dict[str, object]]:
-    checks = {"broker": "ok" if await state.broker.ping(timeout=2.0) else "down"}
-    try:
-        checks["redis"] = "ok" if await state.redis.ping() else "down"
-    except Exception as exc:
-        checks["redis"] = f"error: {type(exc).__name__}"
-    healthy = all(v == "ok" for v in checks.values())
-    return Response(
-        {"service": "gateway", "status": "ok" if healthy else "degraded", "checks": checks},
-        status_code=200 if healthy else 503,
-    )
+    healthy, report = await check_health("gateway", broker_and_redis(state.broker, state.redis))
+    return Response(report, status_code=200 if healthy else 503)
 
 
 def _store_unavailable(_: Request, exc: RedisConnectionError) -> Response[dict[str, object]]:

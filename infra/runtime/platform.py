@@ -250,10 +250,10 @@ class Platform:
                 f"{name} did not become ready in {timeout:.0f} s; the end of {part.log_path}:\n{part.log_tail()}"
             )
 
-    def restart(self, name: str, timeout: float = 60.0, *, crash: bool = False) -> None:
-        """Stop a part (gracefully, or with kill -9 when `crash`) and start it again until healthy."""
+    def restart(self, name: str, timeout: float = 60.0) -> None:
+        """Stop a part gracefully (or find it dead) and start it again until healthy."""
         part = self.parts[name]
-        part.kill() if crash else part.stop()
+        part.stop()
         part.start(REPO)
         if part.health_url:
             self._await(name, lambda: _healthy(part.health_url), timeout)

@@ -9,14 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.runtime.platform import Platform, Ports
-
-# Faster group joins than the production defaults (COMPONENTS.md): fine on loopback.
-FAST_ENV = {
-    "KAFKA_SESSION_TIMEOUT_MS": "6000",
-    "KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
-    "OTEL_BSP_SCHEDULE_DELAY": "200",
-    "HANDLER_BACKOFF_MS": "20",
-}
+from tests.integration.helpers import FAST_ENV
 
 
 @pytest.fixture(scope="session")

@@ -5,21 +5,26 @@ every part.)"""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
+import httpx
 import pytest
 
-from infra.chaos import converge, run
+from infra.chaos import BODY, converge, run
 from infra.runtime.platform import Platform, Ports
+from infra.runtime.supervisor import Supervisor
+from tests.integration.helpers import FAST_ENV
 
 KILLED = ("intake", "gateway", "archiver", "valkey", "broker")
 ENV = {
+    **FAST_ENV,
     "OUTBOX_REPUBLISH_AFTER_S": "2",
     "KAFKA_SESSION_TIMEOUT_MS": "3000",
     "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
-    "HANDLER_BACKOFF_MS": "20",
+    "PUBLISH_TIMEOUT_S": "1",
 }
 
 
@@ -44,3 +49,27 @@ def test_no_acknowledged_intake_is_lost_or_doubled_whatever_is_killed(crashing_p
     crashing_platform.start()  # Ctrl-C, then `make run` again: topics come back from the archive
     again = asyncio.run(converge(crashing_platform, load, poison=2))
     assert again.ok, asdict(again)
+
+
+def test_the_gateway_takes_intakes_while_the_broker_is_down(crashing_platform: Platform) -> None:
+    """The 202 comes once the submission is in the gateway's outbox; the broker's return brings it through."""
+    crashing_platform.parts["broker"].kill()
+    started = time.monotonic()
+    response = httpx.post(f"{crashing_platform.gateway_url}/api/v1/intakes", json=BODY, timeout=10)
+    assert response.status_code == 202
+    assert time.monotonic() - started < 5  # the publish timeout (1 s here), not the client's
+    Supervisor(crashing_platform).check()  # restores the broker and restarts the parts around it
+
+    async def issue_number() -> str | None:
+        async with httpx.AsyncClient(base_url=crashing_platform.gateway_url) as client:
+            status = (await client.get(response.json()["status_url"])).json()
+        return status.get("issue_number")
+
+    async def wait() -> str | None:
+        for _ in range(150):
+            if number := await issue_number():
+                return number
+            await asyncio.sleep(0.2)
+        return None
+
+    assert asyncio.run(wait()), "the submission taken while the broker was down never became an issue"

@@ -16,7 +16,7 @@ from contracts.intake import SubmitIntake
 from contracts.topics import DEAD_LETTER, DLQ_REASON, DLQ_TOPIC, ISSUE_EVENTS, SUBMISSIONS
 from infra.runtime.platform import REPO, Platform
 from infra.topic_reader import read_topic
-from tests.integration.kafka_tools import produce
+from tests.integration.helpers import produce
 from tests.integration.test_first_path import WATER, submit, wait_for_issue
 
 

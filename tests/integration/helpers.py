@@ -1,8 +1,17 @@
-"""Writing to topics directly in tests; reading them is infra.topic_reader.read_topic."""
+"""Shared by the integration tests: the fast settings they run with, and writing to a topic directly
+(reading a whole topic is infra.topic_reader.read_topic)."""
 
 from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer
+
+# Faster group joins than the production defaults (COMPONENTS.md): fine on loopback.
+FAST_ENV = {
+    "KAFKA_SESSION_TIMEOUT_MS": "6000",
+    "KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
+    "OTEL_BSP_SCHEDULE_DELAY": "200",
+    "HANDLER_BACKOFF_MS": "20",
+}
 
 
 async def produce(bootstrap: str, topic: str, value: bytes, key: bytes | None, headers: list | None = None) -> None:
