@@ -4,6 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+DEMO   ?= 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install run infra test test-unit test-integration chaos audit-verify bench docs docs-check lint format lock clean
@@ -21,8 +22,8 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 
 install: $(STAMP) ## create .venv with the locked dependencies
 
-run: $(STAMP) ## start the whole platform on the embedded broker and Valkey, with demo data (Ctrl-C stops it)
-	$(PY) -m infra.runtime.launcher
+run: $(STAMP) ## start the whole platform on the embedded broker and Valkey, with the demo district (DEMO=0: start empty; Ctrl-C stops it)
+	PLATFORM_DEMO=$(DEMO) $(PY) -m infra.runtime.launcher
 
 infra: $(STAMP) ## start only the broker and Valkey (with topics), to run one service by hand against them
 	PLATFORM_PARTS=none $(PY) -m infra.runtime.launcher

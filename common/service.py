@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import redis.asyncio as aioredis
 import uvloop
@@ -21,7 +22,15 @@ from common.redis import make_redis
 from common.settings import BaseSettings
 from common.telemetry import setup_tracing
 
-Wiring = Callable[[KafkaBroker, aioredis.Redis, Outbox | None], None]
+
+class Resource(Protocol):
+    """Something a service starts before its consumers and stops after them (a registry cache)."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+Wiring = Callable[[KafkaBroker, aioredis.Redis, Outbox | None], Sequence[Resource] | None]
 log = logging.getLogger(__name__)
 
 
@@ -36,10 +45,18 @@ async def _run(name: str, settings: BaseSettings, wire: Wiring, owner: str, prov
     redis = make_redis(settings.redis_url)
     broker = make_broker(settings, f"{name}-{settings.instance_id}" if settings.instance_id else name)
     outbox = Outbox(redis, owner, "0", settings.outbox_republish_after_s) if settings.outbox_enabled else None
-    wire(broker, redis, outbox)
+    resources = list(wire(broker, redis, outbox) or ())
     sweeper: list[asyncio.Task[None]] = []
 
     health = HealthServer(name, settings.health_host, settings.health_port, broker_and_redis(broker, redis))
+
+    async def start_resources() -> None:
+        for resource in resources:
+            await resource.start()
+
+    async def stop_resources() -> None:
+        for resource in reversed(resources):
+            await resource.stop()
 
     async def start_outbox() -> None:
         if outbox:
@@ -59,10 +76,10 @@ async def _run(name: str, settings: BaseSettings, wire: Wiring, owner: str, prov
     app = FastStream(
         broker,
         logger=logging.getLogger(name),
-        on_startup=[start_outbox],
+        on_startup=[start_resources, start_outbox],
         after_startup=[health.start],
         on_shutdown=[health.stop, stop_outbox],
-        after_shutdown=[close_resources],
+        after_shutdown=[stop_resources, close_resources],
     )
     await app.run()
 

@@ -9,7 +9,12 @@ import msgspec
 
 from contracts.base import Command
 
-StationCode = Annotated[str, msgspec.Meta(pattern=r"^\d{6}(\d{3}){0,2}$", description="admin-unit code of the station")]
+StationCode = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^\d{6}(\d{3}){0,2}(-W\d{2})?$", description="station code: its admin unit's, with -Wnn for a workroom"
+    ),
+]
 
 
 class VoterContact(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -10,6 +10,7 @@ import msgspec
 from contracts.commands import HandlerReplyMessage, RatingMessage, ReferralMessage, ReviewDecisionMessage
 from contracts.intake import SubmissionMessage
 from contracts.issues import IssueEventMessage
+from contracts.registry import RegistryCommandMessage, RegistryEventMessage, RegistryOutcomeMessage
 
 
 class Topic(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,7 +66,40 @@ DEAD_LETTER: Final = Topic(
     "with dlq.* headers giving the reason, source topic, partition, offset, group and attempts.",
 )
 
-ALL_TOPICS: Final = (SUBMISSIONS, ISSUE_EVENTS, REVIEW_DECISIONS, HANDLER_REPLIES, RATINGS, DEAD_LETTER)
+REGISTRY_COMMANDS: Final = Topic(
+    name="registry.commands.v1",
+    partitions=1,  # one at a time, in order: each is checked against everything applied before it
+    key="registry",
+    messages=RegistryCommandMessage,
+    description="Changes to the registry (from the gateway's API and roster imports), for the registry service.",
+)
+REGISTRY_ENTITIES: Final = Topic(
+    name="registry.entities.v1",
+    partitions=1,  # one order for the whole registry: a cache never sees a station before its unit
+    key="<entity>:<code>",
+    messages=RegistryEventMessage,
+    description="Every registry entity as it now is, or its removal. Compacted: rebuild a cache from offset 0.",
+    compacted=True,
+)
+REGISTRY_OUTCOMES: Final = Topic(
+    name="registry.outcomes.v1",
+    partitions=2,
+    key="command_id",
+    messages=RegistryOutcomeMessage,
+    description="Whether each registry command was applied, or refused and why (field, reason, line).",
+)
+
+ALL_TOPICS: Final = (
+    SUBMISSIONS,
+    ISSUE_EVENTS,
+    REVIEW_DECISIONS,
+    HANDLER_REPLIES,
+    RATINGS,
+    REGISTRY_COMMANDS,
+    REGISTRY_ENTITIES,
+    REGISTRY_OUTCOMES,
+    DEAD_LETTER,
+)
 
 REFERRAL_TOPIC_PARTITIONS: Final = 2
 _HANDLER_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

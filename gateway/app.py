@@ -25,11 +25,13 @@ from common.health import broker_and_redis, check_health
 from common.logs import setup_logging
 from common.outbox import Outbox, current_epoch
 from common.redis import make_redis
+from common.registry.cache import RegistryCache
 from common.settings import load_settings
 from common.telemetry import setup_tracing
 from contracts.intake import SubmitIntake, VoterContact
 from contracts.topics import SUBMISSIONS
-from gateway.readmodel import IssueReadModel
+from gateway.readmodel import IssueReadModel, RegistryOutcomes
+from gateway.registry_api import RegistryController
 from gateway.schemas import IntakeAccepted, IntakeRequest, IssueView, SubmissionStatus
 from gateway.settings import GatewaySettings
 from gateway.submissions import IdempotencyConflict, Locations, SubmissionDesk, fingerprint
@@ -63,6 +65,12 @@ class IntakeController(Controller):
             voter=msgspec.convert(msgspec.to_builtins(data.voter), VoterContact) if data.voter else None,
             deputy_code=data.deputy_code,
         )
+        if state.registry.view.station(data.station_code) is None:
+            raise ClientException(
+                status_code=400,
+                detail=f"station_code: no station {data.station_code} in the registry",
+                extra=[{"key": "station_code", "message": "no such station", "source": "body"}],
+            )
         desk: SubmissionDesk = state.desk
         record = outgoing(SUBMISSIONS, str(command.submission_id), command)
         try:
@@ -141,6 +149,8 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         redis = make_redis(settings.redis_url)
         broker: KafkaBroker = make_broker(settings, "gateway")
         await broker.start()
+        registry = RegistryCache(settings.kafka_bootstrap, poll_ms=settings.kafka_fetch_max_wait_ms)
+        await registry.start()
         outbox = Outbox(redis, "gateway", await current_epoch(redis), settings.outbox_republish_after_s)
         locations = Locations(redis, outbox)
         noting = asyncio.create_task(locations.run())
@@ -151,18 +161,22 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             publish_timeout_s=settings.publish_timeout_s,
             desk=SubmissionDesk(redis, outbox, settings.idempotency_ttl_s),
             issues=IssueReadModel(redis),
+            registry=registry,
+            registry_outcomes=RegistryOutcomes(redis),
+            registry_wait_s=settings.registry_wait_s,
         )
         try:
             yield
         finally:
             noting.cancel()
             await locations.flush()
+            await registry.stop()
             await broker.stop()
             await redis.aclose()
             provider.shutdown()
 
     return Litestar(
-        route_handlers=[IntakeController, IssueController, health],
+        route_handlers=[IntakeController, IssueController, RegistryController, health],
         exception_handlers={RedisConnectionError: _store_unavailable},
         lifespan=[lifespan],
         plugins=[

@@ -1,4 +1,4 @@
-"""Builds the gateway's read model from issue events: `python -m gateway.projector`."""
+"""Builds the gateway's read model from issue events and registry outcomes: `python -m gateway.projector`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from common.outbox import Outbox
 from common.service import run_service
 from common.settings import load_settings
 from contracts.base import IssueEvent
-from contracts.topics import ISSUE_EVENTS
-from gateway.readmodel import IssueReadModel
+from contracts.registry import RegistryCommandApplied, RegistryCommandRefused
+from contracts.topics import ISSUE_EVENTS, REGISTRY_OUTCOMES
+from gateway.readmodel import IssueReadModel, RegistryOutcomes
 from gateway.settings import GatewaySettings
 
 
@@ -31,6 +32,21 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
             topic=ISSUE_EVENTS,
             group=settings.projector_group,
             handle=project,
+        )
+
+        outcomes = RegistryOutcomes(redis)
+
+        async def note_outcome(outcome: RegistryCommandApplied | RegistryCommandRefused) -> list[Outgoing]:
+            await outcomes.apply(outcome)
+            return []
+
+        Consumer(
+            broker=broker,
+            redis=redis,
+            settings=settings,
+            topic=REGISTRY_OUTCOMES,
+            group=f"{settings.projector_group}-registry",
+            handle=note_outcome,
         )
 
     return attach

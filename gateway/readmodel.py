@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 
 from contracts.base import IssueEvent
 from contracts.issues import IssueReceived, IssueSupervised
+from contracts.registry import RegistryCommandApplied, RegistryCommandRefused, RegistryOutcomeMessage
 from gateway.schemas import HistoryEntry, IssueView
 from gateway.submissions import PENDING
 
@@ -119,3 +120,20 @@ class IssueReadModel:
     async def number_for(self, submission_id: uuid.UUID) -> str | None:
         number = await self._redis.get(f"gw:submission:{submission_id}")
         return number.decode() if number else None
+
+
+class RegistryOutcomes:
+    """What became of each registry command, for the API to answer with (kept a week)."""
+
+    TTL_S = 7 * 24 * 3600
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+        self._decoder = msgspec.json.Decoder(RegistryOutcomeMessage)
+
+    async def apply(self, outcome: RegistryCommandApplied | RegistryCommandRefused) -> None:
+        await self._redis.set(f"gw:registry-outcome:{outcome.command_id}", msgspec.json.encode(outcome), ex=self.TTL_S)
+
+    async def get(self, command_id: uuid.UUID) -> RegistryCommandApplied | RegistryCommandRefused | None:
+        stored = await self._redis.get(f"gw:registry-outcome:{command_id}")
+        return self._decoder.decode(stored) if stored else None

@@ -13,7 +13,11 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 Phone = Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9][0-9 -]{4,19}$", description="digits, spaces, dashes")]
 Address = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 StationCode = Annotated[
-    str, msgspec.Meta(pattern=r"^\d{6}(\d{3}){0,2}$", description="admin-unit code: 6 district, 9 town, 12 village")
+    str,
+    msgspec.Meta(
+        pattern=r"^\d{6}(\d{3}){0,2}(-W\d{2})?$",
+        description="station code: its unit's code (6 district, 9 town, 12 village), -Wnn for a workroom",
+    ),
 ]
 Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 

@@ -10,3 +10,4 @@ class GatewaySettings(BaseSettings, frozen=True, kw_only=True):
     projector_group: str = "gateway-projector"
     idempotency_ttl_s: int = 7 * 24 * 3600
     publish_timeout_s: float = 10.0
+    registry_wait_s: float = 10.0  # how long a registry change waits for its outcome before answering 202

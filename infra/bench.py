@@ -24,7 +24,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from contracts.topics import ISSUE_EVENTS
 from infra.archive.bench import restore_rate
 from infra.loadgen import Connection, submit
+from infra.runtime.demo import load_demo_registry
 from infra.runtime.platform import APPLICATION_PARTS, Platform, Ports
+from services.registry.demo import demo_district
 
 BODY = {"channel": "online", "station_code": "610902001001", "kind": "problem", "text": "村口道路破损，雨天积水" * 8}
 BODY_BYTES = msgspec.json.encode(BODY)
@@ -181,6 +183,7 @@ async def intake_figures(p: Platform, args: argparse.Namespace) -> dict[str, obj
 
 def run_platform(parts: tuple[str, ...], args: argparse.Namespace, floor: bool) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="bench-") as var, Platform(Path(var), Ports.free(), parts=parts) as p:
+        load_demo_registry(p.gateway_url, demo_district("small"))
         results = {"broker_floor": asyncio.run(broker_floor(p.kafka_bootstrap, args.floor_count))} if floor else {}
         return results | asyncio.run(intake_figures(p, args))
 

@@ -21,11 +21,13 @@ from aiokafka import AIOKafkaProducer
 
 from common.outbox import EPOCH_KEY, archive_hwm_key
 from contracts.topics import DEAD_LETTER, ISSUE_EVENTS, SUBMISSIONS
+from infra.runtime.demo import load_demo_registry
 from infra.runtime.platform import APPLICATION_PARTS, Platform, Ports
 from infra.runtime.supervisor import Supervisor
 from infra.topic_reader import high_watermarks, read_topic
+from services.registry.demo import demo_district
 
-BODY = {"channel": "hotline", "station_code": "610902003004", "kind": "problem", "text": "通村公路滑坡，路面塌方"}
+BODY = {"channel": "hotline", "station_code": "610902001001", "kind": "problem", "text": "通村公路滑坡，路面塌方"}
 # Consumer groups whose lag must return to zero, and the topic each reads.
 GROUPS = {"intake": SUBMISSIONS.name, "triage": ISSUE_EVENTS.name, "gateway-projector": ISSUE_EVENTS.name}
 ALL_KILLABLE = ("valkey", "broker", *APPLICATION_PARTS)
@@ -213,6 +215,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="chaos-") as var:
         platform = Platform(Path(var), Ports.free(), env=env, say=lambda line: print(f"  {line}", flush=True))
         with platform:
+            load_demo_registry(platform.gateway_url, demo_district("small"))
             report, load = run(platform, tuple(args.kill.split(",")), args.rate, args.pause, poison=3)
             print(json.dumps(asdict(report), indent=2))
             platform.stop()

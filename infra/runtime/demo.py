@@ -1,10 +1,18 @@
-"""Demo intakes for `make run`: the kinds of issue the source article names, across a few stations.
+"""Demo data for `make run`: the demo district through the roster import, then a dozen intakes.
 
-Each carries its own Idempotency-Key, so loading them again (every `make run`) stores nothing twice."""
+Both load through the public API, as an office would. Loading again (every `make run`) changes
+nothing: an import of rosters equal to the registry changes nothing, and each intake carries its own
+Idempotency-Key."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import httpx
+
+from common.registry import rosters
+from contracts.registry import ENTITY_NAMES, Entity, entity_name
+from services.registry.demo import demo_district
 
 # (channel, station code, kind, text, voter name, phone)
 DEMO_INTAKES = (
@@ -33,3 +41,22 @@ def load_demo(gateway_url: str) -> int:
             response = client.post("/api/v1/intakes", json=body, headers={"Idempotency-Key": f"demo-{n:03d}"})
             accepted += response.status_code == 202
     return accepted
+
+
+def load_demo_registry(gateway_url: str, entities: Sequence[Entity] | None = None) -> dict[str, int]:
+    """Import the demo district one roster (.xlsx) per kind, parents first; return the entities each
+    import created or changed. Raises RuntimeError with the registry's problems if one is refused."""
+    entities = demo_district() if entities is None else entities
+    changed: dict[str, int] = {}
+    with httpx.Client(base_url=gateway_url, timeout=120) as client:
+        for kind in ENTITY_NAMES:
+            of_kind = [e for e in entities if entity_name(e) == kind]
+            if not of_kind:
+                continue
+            workbook = rosters.export_xlsx(of_kind, [kind])
+            files = {"data": (f"{kind}.xlsx", workbook, "application/octet-stream")}
+            response = client.post("/api/v1/registry/imports", files=files)
+            if response.status_code != 200:
+                raise RuntimeError(f"demo {kind} roster refused ({response.status_code}): {response.text[:2000]}")
+            changed[kind] = response.json()["put"]
+    return changed

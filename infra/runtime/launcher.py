@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from infra.runtime.demo import load_demo
+from infra.runtime.demo import load_demo, load_demo_registry
 from infra.runtime.platform import APPLICATION_PARTS, Platform, PlatformError, Ports
 from infra.runtime.supervisor import Supervisor
 
@@ -38,8 +38,11 @@ def main() -> int:
         _say("stopped while starting")
         return 130
     try:
-        if "gateway" in parts:
+        if "gateway" in parts and os.environ.get("PLATFORM_DEMO", "1") != "0":
+            changed = sum(load_demo_registry(platform.gateway_url).values())
+            _say(f"demo district: {changed} registry entities created or changed (none when already loaded)")
             _say(f"demo data: {load_demo(platform.gateway_url)} intakes accepted (each stored once)")
+        if "gateway" in parts:
             print(f"  gateway API      {platform.gateway_url}/api/v1   (OpenAPI: {platform.gateway_url}/schema)")
         _say(f"up: {', '.join(('valkey', 'broker', *parts))}")
         print(f"  KAFKA_BOOTSTRAP={platform.kafka_bootstrap}")

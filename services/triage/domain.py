@@ -8,15 +8,12 @@ from pathlib import Path
 
 import msgspec
 
+from common.registry.view import RegistryView
 from contracts.base import derive_event_id
 from contracts.issues import IssueReceived, IssueTriaged
 
 FALLBACK_CATEGORY = "other"
 RULES_FILE = Path(__file__).with_name("categories.toml")
-
-# Admin-unit codes follow the national statistical division codes: 4 digits a city, 6 a district
-# (Hanbin is 610902), 9 a town, 12 a village. A station's code is the code of the unit it serves.
-_TIER_BY_CODE_LENGTH = {4: "city", 6: "district", 9: "town", 12: "village"}
 
 
 class CategoryRule(msgspec.Struct, frozen=True):
@@ -49,19 +46,15 @@ class Triage(msgspec.Struct, frozen=True, kw_only=True):
     decided_at: datetime
 
 
-def tier_of_unit(code: str) -> str:
-    try:
-        return _TIER_BY_CODE_LENGTH[len(code)]
-    except KeyError:
-        raise ValueError(f"station_code {code!r} is not a 4-, 6-, 9- or 12-digit admin-unit code") from None
-
-
-def triage(received: IssueReceived, rules: CategoryRules, now: datetime) -> Triage:
+def triage(received: IssueReceived, rules: CategoryRules, registry: RegistryView, now: datetime) -> Triage:
+    """The tier answering first is the tier of the unit whose station received the issue (a workroom's
+    district or town). Raises ValueError for a station the registry does not know."""
+    tier, unit = registry.tier_of_station(received.station_code)
     return Triage(
         issue_id=received.issue_id,
         category=rules.categorize(received.text),
-        responsible_tier=tier_of_unit(received.station_code),
-        responsible_unit=received.station_code,
+        responsible_tier=tier,
+        responsible_unit=unit,
         received_event_id=str(received.event_id),
         decided_at=now,
     )

@@ -10,6 +10,7 @@ from faststream.kafka import KafkaBroker
 
 from common.consumer import Consumer
 from common.outbox import Outbox
+from common.registry.cache import RegistryCache
 from contracts.topics import ISSUE_EVENTS
 from services.triage import domain
 from services.triage.adapters import RedisTriageStore
@@ -21,8 +22,9 @@ def wire(settings: TriageSettings):  # type: ignore[no-untyped-def]
     rules_file = Path(settings.category_rules_file) if settings.category_rules_file else domain.RULES_FILE
     rules = domain.CategoryRules.load(rules_file)
 
-    def attach(broker: KafkaBroker, redis: aioredis.Redis, outbox: Outbox | None) -> None:
-        deps = TriageDeps(store=RedisTriageStore(redis), rules=rules)
+    def attach(broker: KafkaBroker, redis: aioredis.Redis, outbox: Outbox | None) -> list[RegistryCache]:
+        registry = RegistryCache(settings.kafka_bootstrap, poll_ms=settings.kafka_fetch_max_wait_ms)
+        deps = TriageDeps(store=RedisTriageStore(redis), rules=rules, registry=registry)
 
         Consumer(
             broker=broker,
@@ -33,5 +35,6 @@ def wire(settings: TriageSettings):  # type: ignore[no-untyped-def]
             handle=partial(on_issue_event, deps=deps),
             outbox=outbox,
         )
+        return [registry]  # loaded before the consumer starts
 
     return attach

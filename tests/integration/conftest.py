@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.runtime.demo import load_demo_registry
 from infra.runtime.platform import Platform, Ports
 from tests.integration.helpers import FAST_ENV
 
@@ -16,6 +17,7 @@ from tests.integration.helpers import FAST_ENV
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     var_dir: Path = tmp_path_factory.mktemp("platform-var")
     with Platform(var_dir, Ports.free(), env=FAST_ENV) as running:
+        load_demo_registry(running.gateway_url)  # the real-size district, through the roster import
         yield running
     if os.environ.get("KEEP_PLATFORM_LOGS"):
         print(f"platform logs kept in {var_dir / 'logs'}")

@@ -14,8 +14,10 @@ import httpx
 import pytest
 
 from infra.chaos import BODY, converge, run
+from infra.runtime.demo import load_demo_registry
 from infra.runtime.platform import Platform, Ports
 from infra.runtime.supervisor import Supervisor
+from services.registry.demo import demo_district
 from tests.integration.helpers import FAST_ENV
 
 KILLED = ("intake", "gateway", "archiver", "valkey", "broker")
@@ -32,6 +34,7 @@ ENV = {
 def crashing_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     var_dir: Path = tmp_path_factory.mktemp("chaos-var")
     with Platform(var_dir, Ports.free(), env=ENV) as platform:
+        load_demo_registry(platform.gateway_url, demo_district("small"))
         yield platform
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import time
@@ -21,9 +22,13 @@ class RecordingBroker:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes]] = []
 
-    async def publish(self, value: bytes, *, topic: str, key: bytes, headers: dict[str, str]) -> SimpleNamespace:
+    async def publish(
+        self, value: bytes, *, topic: str, key: bytes, headers: dict[str, str], no_confirm: bool
+    ) -> asyncio.Future[SimpleNamespace]:
         self.sent.append((topic, value))
-        return SimpleNamespace(partition=0, offset=100 + len(self.sent))
+        acknowledged = asyncio.get_running_loop().create_future()
+        acknowledged.set_result(SimpleNamespace(partition=0, offset=100 + len(self.sent)))
+        return acknowledged
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Records built for the bus carry their trace and identity; publishing keeps order within each key."""
+"""Records built for the bus carry their trace and identity; publishing keeps the order given."""
 
 from __future__ import annotations
 
@@ -55,55 +55,55 @@ def test_a_message_keeps_the_trace_it_already_carries() -> None:
     assert msgspec.json.decode(record.value)["trace"] == {"traceparent": own.traceparent}
 
 
-class ShuffledBroker:
-    """Acknowledges each publish after a random short delay, as partitions of a real broker would."""
+class QueueingBroker:
+    """Like the real producer: a publish queues the record at once (the queue order is the order a
+    partition stores) and returns a future the broker acknowledges after a random short delay."""
 
     def __init__(self, seed: int) -> None:
         self.random = random.Random(seed)
-        self.published: list[tuple[str, bytes, bytes, dict[str, str]]] = []
+        self.queued: list[tuple[str, bytes, bytes, dict[str, str]]] = []
         self.in_flight = self.most_in_flight = 0
 
-    async def publish(self, value: bytes, *, topic: str, key: bytes, headers: dict[str, str]) -> SimpleNamespace:
+    async def publish(
+        self, value: bytes, *, topic: str, key: bytes, headers: dict[str, str], no_confirm: bool
+    ) -> asyncio.Future[SimpleNamespace]:
+        assert no_confirm, "publish_all must queue every record before awaiting any acknowledgement"
+        self.queued.append((topic, key, value, headers))
+        offset = len(self.queued) - 1
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        await asyncio.sleep(self.random.uniform(0, 0.003))
-        self.published.append((topic, key, value, headers))
-        self.in_flight -= 1
-        return SimpleNamespace(partition=0, offset=len(self.published) - 1)
+        future: asyncio.Future[SimpleNamespace] = asyncio.get_running_loop().create_future()
+
+        def acknowledge() -> None:
+            self.in_flight -= 1
+            future.set_result(SimpleNamespace(partition=0, offset=offset))
+
+        asyncio.get_running_loop().call_later(self.random.uniform(0, 0.003), acknowledge)
+        return future
 
 
-async def test_publish_all_keeps_order_within_each_topic_and_key() -> None:
+async def test_publish_all_queues_in_the_order_given_across_keys_and_topics() -> None:
     records = [
-        Outgoing(topic, f"HB-202612-{n % 4:06d}", f"{topic}/{n}".encode(), {"n": str(n)})
+        Outgoing(topic, f"registry:{n % 4}", f"{topic}/{n}".encode(), {"n": str(n)})
         for n in range(40)
-        for topic in ("issue.events.v1", "platform.dead-letter.v1")
+        for topic in ("registry.entities.v1", "platform.dead-letter.v1")
     ]
-    broker = ShuffledBroker(seed=7)
-    await publish_all(broker, records)
-    expected = [(r.topic, r.key.encode(), r.value, r.headers) for r in records]
-    assert sorted(broker.published, key=lambda p: p[2]) == sorted(expected, key=lambda p: p[2])
-    for chain in {(r.topic, r.key.encode()) for r in records}:
-        sent = [p[2] for p in broker.published if p[:2] == chain]
-        assert sent == [e[2] for e in expected if e[:2] == chain]
+    broker = QueueingBroker(seed=7)
+    published = await publish_all(broker, records)
+    assert broker.queued == [(r.topic, r.key.encode(), r.value, r.headers) for r in records]
+    assert [p.record for p in published] == records
+    assert [p.offset for p in published] == list(range(len(records)))  # each with its own acknowledgement
 
 
-async def test_publish_all_sends_different_keys_side_by_side() -> None:
+async def test_publish_all_awaits_the_acknowledgements_together() -> None:
     records = [Outgoing("issue.events.v1", f"HB-202612-{n:06d}", b"x", {}) for n in range(30)]
-    broker = ShuffledBroker(seed=1)
+    broker = QueueingBroker(seed=1)
     await publish_all(broker, records)
-    assert len(broker.published) == 30
     assert broker.most_in_flight == 30
-
-
-async def test_publish_all_waits_for_each_record_of_a_key_before_the_next() -> None:
-    records = [Outgoing("issue.events.v1", "HB-202612-000001", str(n).encode(), {}) for n in range(10)]
-    broker = ShuffledBroker(seed=2)
-    await publish_all(broker, records)
-    assert broker.most_in_flight == 1
-    assert [p[2] for p in broker.published] == [str(n).encode() for n in range(10)]
+    assert broker.in_flight == 0  # nothing returns before every record is acknowledged
 
 
 async def test_publish_all_with_nothing_to_send_publishes_nothing() -> None:
-    broker = ShuffledBroker(seed=0)
-    await publish_all(broker, [])
-    assert broker.published == []
+    broker = QueueingBroker(seed=0)
+    assert await publish_all(broker, []) == []
+    assert broker.queued == []

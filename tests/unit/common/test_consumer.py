@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -32,9 +33,13 @@ class FakeBroker:
         self.subscription = {"topics": topics, **kwargs}
         return lambda on_batch: on_batch
 
-    async def publish(self, value: bytes, *, topic: str, key: bytes, headers: dict[str, str]) -> SimpleNamespace:
+    async def publish(
+        self, value: bytes, *, topic: str, key: bytes, headers: dict[str, str], no_confirm: bool
+    ) -> asyncio.Future[SimpleNamespace]:
         self.published.append(Outgoing(topic, key.decode(), value, headers))
-        return SimpleNamespace(partition=0, offset=len(self.published) - 1)
+        acknowledged = asyncio.get_running_loop().create_future()
+        acknowledged.set_result(SimpleNamespace(partition=0, offset=len(self.published) - 1))
+        return acknowledged
 
 
 class FakePipeline:

@@ -7,15 +7,29 @@ from datetime import UTC, datetime
 
 import pytest
 
+from common.registry.view import RegistryView
 from contracts.base import derive_event_id
 from contracts.issues import IssueReceived
+from contracts.registry import AdminUnit, Station
 from services.triage.domain import (
     FALLBACK_CATEGORY,
     CategoryRule,
     CategoryRules,
-    tier_of_unit,
     triage,
     triaged_event,
+)
+
+REGISTRY = RegistryView(
+    [
+        AdminUnit(code="6109", name="安康市", tier="city"),
+        AdminUnit(code="610902", name="汉滨区", tier="district", parent_code="6109"),
+        AdminUnit(code="610902001", name="老城街道", tier="town", parent_code="610902"),
+        AdminUnit(code="610902001001", name="东坝村", tier="village", parent_code="610902001"),
+        Station(code="610902", name="代表之家", kind="deputies_home", unit_code="610902"),
+        Station(code="610902001", name="中心联络站", kind="town_center", unit_code="610902001"),
+        Station(code="610902001001", name="东坝村联络站", kind="village_station", unit_code="610902001001"),
+        Station(code="610902001-W01", name="代表工作室", kind="workroom", unit_code="610902001", site="项目现场"),
+    ]
 )
 
 SHIPPED = CategoryRules.load()
@@ -76,21 +90,27 @@ def test_text_matching_no_rule_falls_back_to_other() -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "tier"),
-    [("6109", "city"), ("610902", "district"), ("610902001", "town"), ("610902001001", "village")],
+    ("station", "tier", "unit"),
+    [
+        ("610902", "district", "610902"),
+        ("610902001", "town", "610902001"),
+        ("610902001001", "village", "610902001001"),
+        ("610902001-W01", "town", "610902001"),  # a workroom answers at the tier of its town
+    ],
 )
-def test_tier_of_unit_follows_the_length_of_the_admin_code(code: str, tier: str) -> None:
-    assert tier_of_unit(code) == tier
+def test_the_tier_answering_first_is_the_tier_of_the_receiving_station(station: str, tier: str, unit: str) -> None:
+    decided = triage(received(station_code=station), SHIPPED, REGISTRY, now=NOW)
+    assert (decided.responsible_tier, decided.responsible_unit) == (tier, unit)
 
 
-@pytest.mark.parametrize("code", ["", "61", "61090", "6109020", "6109020010011"])
-def test_tier_of_unit_rejects_other_lengths(code: str) -> None:
+@pytest.mark.parametrize("station", ["610902002", "610902001009", "6109"])
+def test_a_station_the_registry_does_not_know_is_a_value_error(station: str) -> None:
     with pytest.raises(ValueError, match="station_code"):
-        tier_of_unit(code)
+        triage(received(station_code=station), SHIPPED, REGISTRY, now=NOW)
 
 
 def test_triage_answers_for_the_issue_at_its_station() -> None:
-    decided = triage(received("通村公路滑坡", "610902001001"), SHIPPED, now=NOW)
+    decided = triage(received("通村公路滑坡", "610902001001"), SHIPPED, REGISTRY, now=NOW)
     assert decided.category == "roads_and_landslides"
     assert (decided.responsible_tier, decided.responsible_unit) == ("village", "610902001001")
     assert decided.received_event_id == "0f0e0d0c-0b0a-4908-8706-050403020100"
@@ -98,8 +118,8 @@ def test_triage_answers_for_the_issue_at_its_station() -> None:
 
 def test_triaged_event_id_is_derived_from_the_received_event() -> None:
     event = received()
-    first = triaged_event(event, triage(event, SHIPPED, now=NOW))
-    again = triaged_event(event, triage(event, SHIPPED, now=NOW))
+    first = triaged_event(event, triage(event, SHIPPED, REGISTRY, now=NOW))
+    again = triaged_event(event, triage(event, SHIPPED, REGISTRY, now=NOW))
     assert first.event_id == again.event_id == derive_event_id(event.event_id, "triaged")
     assert first.causation_id == event.event_id
     assert first.correlation_id == event.correlation_id
@@ -108,6 +128,6 @@ def test_triaged_event_id_is_derived_from_the_received_event() -> None:
 def test_triaged_event_reports_the_decision_it_is_given() -> None:
     event = received()
     other_rules = CategoryRules(rule=(CategoryRule("plumbing", ("水管",)),))
-    decided = triage(event, other_rules, now=NOW)
+    decided = triage(event, other_rules, REGISTRY, now=NOW)
     triaged = triaged_event(event, decided)
     assert (triaged.category, triaged.responsible_tier, triaged.responsible_unit) == ("plumbing", "town", "610902001")

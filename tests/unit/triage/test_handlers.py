@@ -9,7 +9,10 @@ from datetime import date
 import msgspec
 import pytest
 
+from common.registry.cache import LiveRegistry
+from common.registry.view import RegistryView
 from contracts.issues import IssueAssigned, IssueReceived, IssueTriaged
+from contracts.registry import AdminUnit, Station
 from contracts.topics import ISSUE_EVENTS
 from services.triage.domain import CategoryRule, CategoryRules, Triage
 from services.triage.handlers import TriageDeps, on_issue_event
@@ -17,6 +20,12 @@ from services.triage.ports import TriageStore
 
 SHIPPED = CategoryRules.load()
 CHANGED = CategoryRules(rule=(CategoryRule("plumbing", ("水管",)),))
+REGISTRY = (
+    AdminUnit(code="6109", name="安康市", tier="city"),
+    AdminUnit(code="610902", name="汉滨区", tier="district", parent_code="6109"),
+    AdminUnit(code="610902001", name="老城街道", tier="town", parent_code="610902"),
+    Station(code="610902001", name="中心联络站", kind="town_center", unit_code="610902001"),
+)
 
 
 class FakeTriageStore:
@@ -25,6 +34,19 @@ class FakeTriageStore:
 
     async def keep_first(self, decided: Triage) -> Triage:
         return self.kept.setdefault(decided.issue_id, decided)
+
+
+class FakeRegistry:
+    """The registry as a part's cache holds it; `sync` brings in what was published meanwhile."""
+
+    def __init__(self, late: tuple[Station, ...] = ()) -> None:
+        self.view = RegistryView(REGISTRY)
+        self.late, self.syncs = late, 0
+
+    async def sync(self) -> None:
+        self.syncs += 1
+        for station in self.late:
+            self.view.put(station)
 
 
 @pytest.fixture
@@ -49,7 +71,7 @@ def test_fake_store_satisfies_the_port(store: FakeTriageStore) -> None:
 
 async def test_issue_received_is_triaged_onto_issue_events_keyed_by_number(store: FakeTriageStore) -> None:
     event = received()
-    (record,) = await on_issue_event(event, TriageDeps(store=store, rules=SHIPPED))
+    (record,) = await on_issue_event(event, TriageDeps(store=store, rules=SHIPPED, registry=FakeRegistry()))
     assert (record.topic, record.key) == (ISSUE_EVENTS.name, "HB-202612-000001")
     triaged = msgspec.json.decode(record.value, type=IssueTriaged)
     assert (triaged.category, triaged.responsible_tier, triaged.responsible_unit) == (
@@ -62,8 +84,8 @@ async def test_issue_received_is_triaged_onto_issue_events_keyed_by_number(store
 
 async def test_redelivered_issue_keeps_its_first_triage_after_rules_change(store: FakeTriageStore) -> None:
     event = received()
-    (first,) = await on_issue_event(event, TriageDeps(store=store, rules=SHIPPED))
-    (again,) = await on_issue_event(event, TriageDeps(store=store, rules=CHANGED))
+    (first,) = await on_issue_event(event, TriageDeps(store=store, rules=SHIPPED, registry=FakeRegistry()))
+    (again,) = await on_issue_event(event, TriageDeps(store=store, rules=CHANGED, registry=FakeRegistry()))
     first_event = msgspec.json.decode(first.value, type=IssueTriaged)
     again_event = msgspec.json.decode(again.value, type=IssueTriaged)
     assert again_event.category == "water_supply"
@@ -73,14 +95,14 @@ async def test_redelivered_issue_keeps_its_first_triage_after_rules_change(store
 
 async def test_redelivered_issue_yields_the_same_triaged_bytes(store: FakeTriageStore) -> None:
     event = received()
-    (first,) = await on_issue_event(event, TriageDeps(store=store, rules=SHIPPED))
+    (first,) = await on_issue_event(event, TriageDeps(store=store, rules=SHIPPED, registry=FakeRegistry()))
     await asyncio.sleep(0.002)  # a later redelivery, not the same microsecond
-    (again,) = await on_issue_event(event, TriageDeps(store=store, rules=CHANGED))
+    (again,) = await on_issue_event(event, TriageDeps(store=store, rules=CHANGED, registry=FakeRegistry()))
     assert again.value == first.value
 
 
 async def test_other_issue_events_yield_nothing(store: FakeTriageStore) -> None:
-    deps = TriageDeps(store=store, rules=SHIPPED)
+    deps = TriageDeps(store=store, rules=SHIPPED, registry=FakeRegistry())
     triaged = IssueTriaged(
         issue_id="HB-202612-000001", category="water_supply", responsible_tier="town", responsible_unit="610902001"
     )
@@ -92,7 +114,23 @@ async def test_other_issue_events_yield_nothing(store: FakeTriageStore) -> None:
     assert store.kept == {}
 
 
-async def test_issue_from_an_unknown_kind_of_station_is_a_value_error(store: FakeTriageStore) -> None:
+def test_fake_registry_satisfies_the_port() -> None:
+    assert isinstance(FakeRegistry(), LiveRegistry)
+
+
+async def test_issue_from_a_station_the_registry_does_not_know_is_a_value_error(store: FakeTriageStore) -> None:
+    registry = FakeRegistry()
     with pytest.raises(ValueError, match="station_code"):
-        await on_issue_event(received(station_code="12345"), TriageDeps(store=store, rules=SHIPPED))
+        await on_issue_event(
+            received(station_code="610902009"), TriageDeps(store=store, rules=SHIPPED, registry=registry)
+        )
     assert store.kept == {}
+    assert registry.syncs == 1  # it looked for a late station before giving up
+
+
+async def test_a_station_created_a_moment_ago_is_waited_for(store: FakeTriageStore) -> None:
+    late = Station(code="610902001-W01", name="工作室", kind="workroom", unit_code="610902001", site="项目现场")
+    registry = FakeRegistry(late=(late,))
+    deps = TriageDeps(store=store, rules=SHIPPED, registry=registry)
+    (record,) = await on_issue_event(received(station_code="610902001-W01"), deps)
+    assert msgspec.json.decode(record.value, type=IssueTriaged).responsible_unit == "610902001"
