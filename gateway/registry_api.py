@@ -129,6 +129,9 @@ def _answer(found: RegistryCommandApplied | RegistryCommandRefused) -> Response[
 
 
 class RegistryController(Controller):
+    """Static segments (lookups, exports, imports, commands) never share a first segment with a kind:
+    Litestar matches a static segment first and does not fall back to `/{kind}`."""
+
     path = API
     tags = ["registry"]
 
@@ -145,45 +148,52 @@ class RegistryController(Controller):
             return Response(pending, status_code=202)
         return _answer(found)
 
-    @get("/units/{code:str}/parents", operation_id="unitParents", summary="A unit and every unit above it")
+    @get("/lookups/parents/{code:str}", operation_id="unitParents", summary="A unit and every unit above it")
     async def parents(self, code: str, state: State) -> list[AdminUnit]:
         chain = state.registry.view.parent_chain(code)
         if not chain:
             raise NotFoundException(f"no unit {code}")
         return chain
 
-    @get("/units/{code:str}/subtree", operation_id="unitSubtree", summary="A unit and every unit under it")
+    @get("/lookups/subtree/{code:str}", operation_id="unitSubtree", summary="A unit and every unit under it")
     async def subtree(self, code: str, state: State, tier: str | None = None) -> list[AdminUnit]:
         found = state.registry.view.subtree(code, tier)
         if not found and state.registry.view.unit(code) is None:
             raise NotFoundException(f"no unit {code}")
         return found
 
-    @get("/stations/{code:str}/on-duty", operation_id="stationOnDuty", summary="Deputies receiving voters on a day")
+    @get("/lookups/on-duty/{code:str}", operation_id="stationOnDuty", summary="Deputies receiving voters on a day")
     async def on_duty(self, code: str, state: State, day: Annotated[date, Parameter(query="date")]) -> list[Entity]:
         if state.registry.view.station(code) is None:
             raise NotFoundException(f"no station {code}")
         return list(state.registry.view.on_duty(code, day))
 
-    @get("/handlers-for", operation_id="handlersFor", summary="Handlers taking a category at a unit's tier")
+    @get("/lookups/handlers-for", operation_id="handlersFor", summary="Handlers taking a category at a unit's tier")
     async def handlers_for(self, category: str, unit: str, state: State) -> list[Entity]:
         return list(state.registry.view.handlers_for(category, unit))
 
-    @get("/exports/{kind:str}.csv", operation_id="exportRosterCsv", summary="One roster as CSV (UTF-8 with BOM)")
-    async def export_csv(self, kind: str, state: State) -> Response[bytes]:
-        cls = _kind(kind)
-        data = rosters.export_csv(state.registry.view.all(cls), entity_name_of(cls))
-        disposition = f'attachment; filename="{kind}.csv"'
-        return Response(data, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
-
-    @get("/exports/registry.xlsx", operation_id="exportRosterXlsx", summary="Rosters as one Excel workbook")
-    async def export_xlsx(self, state: State, kinds: str | None = None) -> Response[bytes]:
-        wanted = [_kind(k) for k in kinds.split(",")] if kinds else list(KINDS.values())
+    @get(
+        "/exports/{filename:str}",
+        operation_id="exportRoster",
+        summary="Rosters: <kind>.csv (UTF-8 with BOM), <kind>.xlsx, or registry.xlsx (every kind, or ?kinds=a,b)",
+    )
+    async def export(self, filename: str, state: State, kinds: str | None = None) -> Response[bytes]:
         view: RegistryView = state.registry.view
+        stem, _, suffix = filename.rpartition(".")
+        disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        if suffix == "csv":
+            cls = _kind(stem)
+            data = rosters.export_csv(view.all(cls), entity_name_of(cls))
+            return Response(data, media_type="text/csv; charset=utf-8", headers=disposition)
+        if suffix != "xlsx":
+            raise NotFoundException(f"no export {filename}: ask for <kind>.csv, <kind>.xlsx or registry.xlsx")
+        if stem == "registry":
+            wanted = [_kind(k) for k in kinds.split(",")] if kinds else list(KINDS.values())
+        else:
+            wanted = [_kind(stem)]
         entities = [e for cls in wanted for e in view.all(cls)]
         data = rosters.export_xlsx(entities, [entity_name_of(cls) for cls in wanted])
-        headers = {"Content-Disposition": 'attachment; filename="registry.xlsx"'}
-        return Response(data, media_type=XLSX, headers=headers)
+        return Response(data, media_type=XLSX, headers=disposition)
 
     @post(
         "/imports", operation_id="importRoster", summary="Import a roster (CSV with ?kind=, or .xlsx): all rows or none"
