@@ -1,5 +1,6 @@
 """`make bench`: in one run on the embedded default, the broker's floor; intake throughput and latency with
-the event archive off and on (the archive must cost under 10%); and the restore rate of 1,000,000 records.
+the event archive off and on (the archive must cost under 10%); the restore rate of 1,000,000 records; and
+registry lookups at the demo district's size (`infra.registry_bench`).
 
 Starts its own platform on free loopback ports in a temporary directory, and stops it afterwards.
 Figures go to stdout and to var/bench/results.json."""
@@ -24,6 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from contracts.topics import ISSUE_EVENTS
 from infra.archive.bench import restore_rate
 from infra.loadgen import Connection, submit
+from infra.registry_bench import lookup_figures
 from infra.runtime.demo import load_demo_registry
 from infra.runtime.platform import APPLICATION_PARTS, Platform, Ports
 from services.registry.demo import demo_district
@@ -210,6 +212,7 @@ def main() -> None:
             "p99_ms": on["intake_latency"]["p99_ms"] / off["intake_latency"]["p99_ms"],
         },
         "restore": asyncio.run(restore_rate(args.restore_records)),
+        "registry_lookups": lookup_figures(),
         "machine": {"cpus": os.cpu_count(), "python": host.python_version(), "system": host.platform()},
     }
     out = Path("var/bench/results.json")
