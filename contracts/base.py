@@ -54,9 +54,13 @@ class Command(Message, frozen=True, kw_only=True):
 
 
 class IssueEvent(Event, frozen=True, kw_only=True):
-    """An event in the life of one issue; its key on the bus is the issue number."""
+    """An event in the life of one issue; its key on the bus is the issue number.
+
+    `origin_trace` is the trace of the intake that started the issue: a span for any later step
+    links to it, so one issue can be followed across every tier and service."""
 
     issue_id: IssueNumber
+    origin_trace: TraceContext | None = None
 
 
 class IssueCommand(Command, frozen=True, kw_only=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from contracts.base import Command, IssueCommand
+from contracts.base import Command, Event, IssueCommand
 
 
 class RecordReviewDecision(IssueCommand, frozen=True, kw_only=True, tag="gateway.record_review_decision.v1"):
@@ -19,8 +19,10 @@ class RecordReviewDecision(IssueCommand, frozen=True, kw_only=True, tag="gateway
     co_handlers: tuple[str, ...] = ()
     deadline: date | None = None
     into_issue_id: str | None = None
-    note: str | None = None
+    note: str | None = None  # for "resolve": how it was resolved
     decided_by: str | None = None
+    held_on: date | None = None  # the day the review met
+    participants: tuple[str, ...] = ()  # who took part
 
 
 ReviewDecisionMessage = RecordReviewDecision
@@ -54,9 +56,43 @@ HandlerReplyMessage = AcceptReferral | ReportProgress | ReportResult | ReportUna
 class RateIssue(IssueCommand, frozen=True, kw_only=True, tag="gateway.rate_issue.v1"):
     satisfaction: str
     comment: str | None = None
+    rated_by: str | None = None  # set when a hotline operator rates on the voter's behalf
 
 
-RatingMessage = RateIssue
+class CloseUnreachable(IssueCommand, frozen=True, kw_only=True, tag="gateway.close_unreachable.v1"):
+    """Close an issue fed back to a voter who could not be reached for a rating within the allowed time."""
+
+    reason: str
+    closed_by: str | None = None
+
+
+RatingMessage = RateIssue | CloseUnreachable
+
+
+class ReviewDecisionApplied(Event, frozen=True, kw_only=True, tag="triage.review_decision_applied.v1"):
+    review_id: str
+    issue_id: str
+    decision: str
+
+
+class ReviewDecisionRefused(Event, frozen=True, kw_only=True, tag="triage.review_decision_refused.v1"):
+    review_id: str
+    issue_id: str
+    decision: str
+    field: str
+    reason: str
+
+
+ReviewOutcomeMessage = ReviewDecisionApplied | ReviewDecisionRefused
+
+
+class Notification(Event, frozen=True, kw_only=True, tag="feedback.notification.v1"):
+    """A message for a deputy or a voter (SMS or app). Names no personal data: the sender looks up the
+    voter's contact by issue number, the deputy's by code."""
+
+    issue_id: str
+    recipient: str  # "voter" or "deputy:<code>"
+    text: str
 
 
 class ReferralIssued(Command, frozen=True, kw_only=True, tag="referral.referral_issued.v1"):

@@ -18,6 +18,7 @@ class IssueReceived(IssueEvent, frozen=True, kw_only=True, tag="intake.issue_rec
     text: str
     voter_masked: str | None = None
     deputy_code: str | None = None
+    on_spot_resolution: str | None = None  # the station resolved it at once: how
 
 
 class IssueTriaged(IssueEvent, frozen=True, kw_only=True, tag="triage.issue_triaged.v1"):
@@ -41,6 +42,24 @@ class IssueEscalated(IssueEvent, frozen=True, kw_only=True, tag="triage.issue_es
     review_id: str | None = None
     reason: str | None = None
     city_linkage: bool = False
+    automatic: bool = False  # escalated at month end by the tier's policy, not by a review
+
+
+class IssueResolved(IssueEvent, frozen=True, kw_only=True, tag="triage.issue_resolved.v1"):
+    """A tier's review resolved the issue itself (no referral)."""
+
+    tier: str
+    unit: str
+    resolution: str
+    review_id: str | None = None
+
+
+class IssueCarriedOver(IssueEvent, frozen=True, kw_only=True, tag="triage.issue_carried_over.v1"):
+    """Left undecided at month end where the tier's policy is to carry over: it stays for next month's review."""
+
+    tier: str
+    unit: str
+    month: str  # the month whose review did not decide it, YYYY-MM
 
 
 class IssueAssigned(IssueEvent, frozen=True, kw_only=True, tag="triage.issue_assigned.v1"):
@@ -55,6 +74,17 @@ class IssueAssigned(IssueEvent, frozen=True, kw_only=True, tag="triage.issue_ass
 class IssueMerged(IssueEvent, frozen=True, kw_only=True, tag="triage.issue_merged.v1"):
     into_issue_id: str
     review_id: str | None = None
+
+
+class ReferralSent(IssueEvent, frozen=True, kw_only=True, tag="referral.referral_sent.v1"):
+    """The referral (交办单) was put on the handlers' topics."""
+
+    referral_id: str
+    handler_code: str
+    co_handlers: tuple[str, ...] = ()
+    deadline: date
+    tier: str
+    unit: str
 
 
 class ReferralAccepted(IssueEvent, frozen=True, kw_only=True, tag="referral.referral_accepted.v1"):
@@ -90,12 +120,14 @@ class IssueFedBack(IssueEvent, frozen=True, kw_only=True, tag="feedback.issue_fe
 class IssueRated(IssueEvent, frozen=True, kw_only=True, tag="feedback.issue_rated.v1"):
     satisfaction: str
     comment: str | None = None
+    rated_by: str | None = None  # the voter (None), or the hotline operator who rated on their behalf
 
 
 class IssueClosed(IssueEvent, frozen=True, kw_only=True, tag="feedback.issue_closed.v1"):
     tier: str
     reason: str | None = None
     by_oversight: bool = False
+    unreachable: bool = False  # closed without a rating: the voter could not be reached in time
 
 
 class IssueReopened(IssueEvent, frozen=True, kw_only=True, tag="feedback.issue_reopened.v1"):
@@ -116,8 +148,11 @@ IssueEventMessage = (
     | IssueTriaged
     | IssueResolvedOnSpot
     | IssueEscalated
+    | IssueResolved
+    | IssueCarriedOver
     | IssueAssigned
     | IssueMerged
+    | ReferralSent
     | ReferralAccepted
     | ProgressReported
     | ReferralCompleted

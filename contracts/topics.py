@@ -7,7 +7,14 @@ from typing import Any, Final
 
 import msgspec
 
-from contracts.commands import HandlerReplyMessage, RatingMessage, ReferralMessage, ReviewDecisionMessage
+from contracts.commands import (
+    HandlerReplyMessage,
+    Notification,
+    RatingMessage,
+    ReferralMessage,
+    ReviewDecisionMessage,
+    ReviewOutcomeMessage,
+)
 from contracts.intake import SubmissionMessage
 from contracts.issues import IssueEventMessage
 from contracts.registry import RegistryCommandMessage, RegistryEventMessage, RegistryOutcomeMessage
@@ -50,12 +57,26 @@ HANDLER_REPLIES: Final = Topic(
     messages=HandlerReplyMessage,
     description="Departments' and offices' replies to referrals, for the referral service.",
 )
+REVIEW_OUTCOMES: Final = Topic(
+    name="triage.review-outcomes.v1",
+    partitions=2,
+    key="review_id",
+    messages=ReviewOutcomeMessage,
+    description="Whether each review decision was applied to its issue, or refused and why.",
+)
+NOTIFICATIONS: Final = Topic(
+    name="feedback.notifications.v1",
+    partitions=2,
+    key="issue_id",
+    messages=Notification,
+    description="Feedback for deputies and voters, for the SMS and app senders.",
+)
 RATINGS: Final = Topic(
     name="feedback.ratings.v1",
     partitions=4,
     key="issue_id",
     messages=RatingMessage,
-    description="Voters' satisfaction ratings, for the feedback service.",
+    description="Voters' ratings, and closes of issues whose voter could not be reached: for the feedback service.",
 )
 DEAD_LETTER: Final = Topic(
     name="platform.dead-letter.v1",
@@ -93,8 +114,10 @@ ALL_TOPICS: Final = (
     SUBMISSIONS,
     ISSUE_EVENTS,
     REVIEW_DECISIONS,
+    REVIEW_OUTCOMES,
     HANDLER_REPLIES,
     RATINGS,
+    NOTIFICATIONS,
     REGISTRY_COMMANDS,
     REGISTRY_ENTITIES,
     REGISTRY_OUTCOMES,

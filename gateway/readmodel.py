@@ -39,6 +39,7 @@ _BASE_FIELDS = frozenset(
         "correlation_id",
         "causation_id",
         "trace",
+        "origin_trace",
         "issue_id",
         "text",
         "submission_id",

@@ -100,4 +100,4 @@ def test_history_details_are_plain_json_values_without_empty_ones() -> None:
         "deadline": "2026-12-31",
     }
     closed = IssueClosed(issue_id=NUMBER, tier="town")
-    assert history_entry(closed).details == {"tier": "town", "by_oversight": False}
+    assert history_entry(closed).details == {"tier": "town", "by_oversight": False, "unreachable": False}
