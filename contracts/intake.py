@@ -36,6 +36,7 @@ class SubmitIntake(Command, frozen=True, kw_only=True, tag="gateway.submit_intak
     voter: VoterContact | None = None
     deputy_code: str | None = None
     submitted_by: str | None = None
+    on_spot_resolution: str | None = None  # the station resolved it at once: how
 
 
 SubmissionMessage = SubmitIntake

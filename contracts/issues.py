@@ -128,6 +128,7 @@ class IssueClosed(IssueEvent, frozen=True, kw_only=True, tag="feedback.issue_clo
     reason: str | None = None
     by_oversight: bool = False
     unreachable: bool = False  # closed without a rating: the voter could not be reached in time
+    closed_by: str | None = None  # who closed it without a rating (an operator, oversight)
 
 
 class IssueReopened(IssueEvent, frozen=True, kw_only=True, tag="feedback.issue_reopened.v1"):

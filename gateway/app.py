@@ -35,6 +35,8 @@ from gateway.registry_api import RegistryController
 from gateway.schemas import IntakeAccepted, IntakeRequest, IssueView, SubmissionStatus
 from gateway.settings import GatewaySettings
 from gateway.submissions import IdempotencyConflict, Locations, SubmissionDesk, fingerprint
+from gateway.workflow_api import ClockController, ReferralController, ReviewController, WorkController
+from gateway.worklists import ReviewOutcomes, WorkLists
 
 log = logging.getLogger("gateway")
 API = "/api/v1"
@@ -64,6 +66,7 @@ class IntakeController(Controller):
             text=data.text,
             voter=msgspec.convert(msgspec.to_builtins(data.voter), VoterContact) if data.voter else None,
             deputy_code=data.deputy_code,
+            on_spot_resolution=data.on_spot_resolution,
         )
         if state.registry.view.station(data.station_code) is None:
             raise ClientException(
@@ -164,6 +167,9 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             registry=registry,
             registry_outcomes=RegistryOutcomes(redis),
             registry_wait_s=settings.registry_wait_s,
+            work=WorkLists(redis),
+            review_outcomes=ReviewOutcomes(redis),
+            clock_adjustable=settings.clock_adjustable,
         )
         try:
             yield
@@ -176,7 +182,16 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             provider.shutdown()
 
     return Litestar(
-        route_handlers=[IntakeController, IssueController, RegistryController, health],
+        route_handlers=[
+            IntakeController,
+            IssueController,
+            WorkController,
+            ReviewController,
+            ReferralController,
+            ClockController,
+            RegistryController,
+            health,
+        ],
         exception_handlers={RedisConnectionError: _store_unavailable},
         lifespan=[lifespan],
         plugins=[

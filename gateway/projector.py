@@ -11,18 +11,24 @@ from common.outbox import Outbox
 from common.service import run_service
 from common.settings import load_settings
 from contracts.base import IssueEvent
+from contracts.commands import ReviewDecisionApplied, ReviewDecisionRefused
 from contracts.registry import RegistryCommandApplied, RegistryCommandRefused
-from contracts.topics import ISSUE_EVENTS, REGISTRY_OUTCOMES
+from contracts.topics import ISSUE_EVENTS, REGISTRY_OUTCOMES, REVIEW_OUTCOMES
 from gateway.readmodel import IssueReadModel, RegistryOutcomes
 from gateway.settings import GatewaySettings
+from gateway.worklists import ReviewOutcomes, WorkLists
 
 
 def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
     def attach(broker: KafkaBroker, redis: aioredis.Redis, _outbox: Outbox | None) -> None:
         issues = IssueReadModel(redis)
+        work = WorkLists(redis)
 
         async def project(event: IssueEvent) -> list[Outgoing]:
             await issues.apply(event)
+            state = await work.apply(event)
+            if state is not None:
+                await issues.note_state(state)
             return []
 
         Consumer(
@@ -32,6 +38,21 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
             topic=ISSUE_EVENTS,
             group=settings.projector_group,
             handle=project,
+        )
+
+        reviews = ReviewOutcomes(redis)
+
+        async def note_review(outcome: ReviewDecisionApplied | ReviewDecisionRefused) -> list[Outgoing]:
+            await reviews.apply(outcome)
+            return []
+
+        Consumer(
+            broker=broker,
+            redis=redis,
+            settings=settings,
+            topic=REVIEW_OUTCOMES,
+            group=f"{settings.projector_group}-reviews",
+            handle=note_review,
         )
 
         outcomes = RegistryOutcomes(redis)

@@ -9,27 +9,11 @@ import redis.asyncio as aioredis
 
 from contracts.base import IssueEvent
 from contracts.issues import IssueReceived, IssueSupervised
+from contracts.lifecycle import IssueState
 from contracts.registry import RegistryCommandApplied, RegistryCommandRefused, RegistryOutcomeMessage
 from gateway.schemas import HistoryEntry, IssueView
 from gateway.submissions import PENDING
 
-# The state an issue is in after each event (DESIGN.md section 3); supervision leaves it unchanged.
-STATE_AFTER = {
-    "intake.issue_received.v1": "received",
-    "triage.issue_triaged.v1": "pending_review",
-    "triage.issue_resolved_on_spot.v1": "resolved_on_spot",
-    "triage.issue_escalated.v1": "pending_review",
-    "triage.issue_assigned.v1": "assigned",
-    "triage.issue_merged.v1": "merged",
-    "referral.referral_accepted.v1": "in_progress",
-    "referral.progress_reported.v1": "in_progress",
-    "referral.referral_completed.v1": "completed",
-    "referral.referral_unable.v1": "pending_review",
-    "feedback.issue_fed_back.v1": "fed_back",
-    "feedback.issue_rated.v1": "rated",
-    "feedback.issue_closed.v1": "closed",
-    "feedback.issue_reopened.v1": "pending_review",
-}
 _BASE_FIELDS = frozenset(
     (
         "type",
@@ -67,9 +51,8 @@ def history_entry(event: IssueEvent) -> HistoryEntry:
 
 
 def summary_changes(event: IssueEvent) -> dict[str, str]:
+    """What an event says about an issue besides its lifecycle state (which `note_state` files)."""
     changes: dict[str, str] = {}
-    if state := STATE_AFTER.get(event.__struct_config__.tag):
-        changes["state"] = state
     if isinstance(event, IssueReceived):
         changes |= {
             "number": event.issue_id,
@@ -106,6 +89,21 @@ class IssueReadModel:
                 pipe.zrem(PENDING, str(event.submission_id))
                 await pipe.execute()
 
+    async def note_state(self, state: IssueState) -> None:
+        """Where the issue sits and who holds it, as the lifecycle says (the summary's `state` included)."""
+        fields = {
+            "state": state.state,
+            "tier": state.tier or "",
+            "unit": state.unit or "",
+            "referral_id": state.referral_id or "",
+            "handler_code": state.handler_code or "",
+            "co_handlers": ",".join(state.co_handlers),
+            "deadline": state.deadline.isoformat() if state.deadline else "",
+            "satisfaction": state.satisfaction or "",
+            "reopened": str(state.reopened),
+        }
+        await self._redis.hset(f"gw:issue:{state.issue_id}", mapping=fields)
+
     async def issue(self, number: str) -> IssueView | None:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(f"gw:issue:{number}")
@@ -113,14 +111,27 @@ class IssueReadModel:
             summary, history = await pipe.execute()
         if not summary or b"number" not in summary:
             return None  # an event may arrive before IssueReceived is projected: not yet visible
-        view = {k.decode(): v.decode() for k, v in summary.items()}
-        view["voter"] = view.get("voter") or None
-        view["history"] = [self._entries.decode(h) for h in history]
-        return msgspec.convert(view, IssueView, strict=False)
+        return _view(summary, [self._entries.decode(h) for h in history])
+
+    async def summaries(self, numbers: list[str]) -> list[IssueView]:
+        """The issues without their history, in the order asked (those not yet visible left out)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for number in numbers:
+                pipe.hgetall(f"gw:issue:{number}")
+            found = await pipe.execute()
+        return [_view(summary, []) for summary in found if summary and b"number" in summary]
 
     async def number_for(self, submission_id: uuid.UUID) -> str | None:
         number = await self._redis.get(f"gw:submission:{submission_id}")
         return number.decode() if number else None
+
+
+def _view(summary: dict[bytes, bytes], history: list[HistoryEntry]) -> IssueView:
+    view: dict[str, object] = {k.decode(): v.decode() for k, v in summary.items() if v}
+    view["voter"] = view.get("voter") or None
+    view["co_handlers"] = str(view["co_handlers"]).split(",") if view.get("co_handlers") else []
+    view["history"] = history
+    return msgspec.convert(view, IssueView, strict=False)
 
 
 class RegistryOutcomes:

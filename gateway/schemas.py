@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -35,6 +35,10 @@ class IntakeRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     text: Text
     voter: VoterContactIn | None = None
     deputy_code: Code | None = None
+    on_spot_resolution: (
+        Annotated[str, msgspec.Meta(min_length=1, max_length=2000, description="resolved at once by the station: how")]
+        | None
+    ) = None
 
 
 class IntakeAccepted(msgspec.Struct, kw_only=True):
@@ -68,4 +72,12 @@ class IssueView(msgspec.Struct, kw_only=True, omit_defaults=True):
     category: str | None = None
     responsible_tier: str | None = None
     responsible_unit: str | None = None
+    tier: str | None = None  # where it sits now
+    unit: str | None = None
+    referral_id: str | None = None
+    handler_code: str | None = None
+    co_handlers: list[str] = msgspec.field(default_factory=list)
+    deadline: date | None = None
+    satisfaction: str | None = None
+    reopened: int = 0
     history: list[HistoryEntry] = msgspec.field(default_factory=list)

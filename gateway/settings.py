@@ -10,4 +10,5 @@ class GatewaySettings(BaseSettings, frozen=True, kw_only=True):
     projector_group: str = "gateway-projector"
     idempotency_ttl_s: int = 7 * 24 * 3600
     publish_timeout_s: float = 10.0
+    clock_adjustable: bool = False  # tests and demos may move the platform clock forward
     registry_wait_s: float = 10.0  # how long a registry change waits for its outcome before answering 202

@@ -196,6 +196,7 @@ class Platform:
             "REDIS_URL": self.redis_url,
             "OTEL_FILE": str(self.traces_file),
             "PYTHONUNBUFFERED": "1",
+            "CLOCK_ADJUSTABLE": "true",  # the embedded platform is for one machine, demos and tests
             **self.extra_env,
             **own,
         }

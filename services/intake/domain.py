@@ -75,4 +75,5 @@ def receive(submission: SubmitIntake, number: str) -> IssueReceived:
         text=submission.text,
         voter_masked=mask_voter(submission.voter),
         deputy_code=submission.deputy_code,
+        on_spot_resolution=submission.on_spot_resolution,
     )

@@ -1,32 +1,148 @@
-"""Triage's handlers: issue events in, triage decisions out."""
+"""Triage's handlers: issue events in (folded into triage's copy of each issue, triaging new ones),
+review decisions in (applied to their issue, or refused with the reason), month end on the clock."""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import msgspec
 
 from common.bus import Outgoing, outgoing
+from common.clock import CHINA
+from common.issue_states import IssueLocks, IssueStates
 from common.registry.cache import LiveRegistry
-from contracts.base import Message, utc_now
-from contracts.issues import IssueReceived
-from contracts.topics import ISSUE_EVENTS
-from services.triage import domain
+from contracts.base import IssueEvent, Message, derive_event_id, utc_now
+from contracts.commands import RecordReviewDecision, ReviewDecisionApplied, ReviewDecisionRefused
+from contracts.issues import IssueReceived, IssueResolvedOnSpot
+from contracts.lifecycle import IllegalTransition, IssueState, apply
+from contracts.topics import ISSUE_EVENTS, REVIEW_OUTCOMES
+from services.triage import domain, reviews
+from services.triage.adapters import RedisPendingIndex, RedisReviews
 from services.triage.ports import TriageStore
 
+log = logging.getLogger(__name__)
+Publish = Callable[[list[Outgoing]], Awaitable[None]]
 
-class TriageDeps(msgspec.Struct, frozen=True):
+
+class TriageDeps(msgspec.Struct, frozen=True, kw_only=True):
     store: TriageStore
     rules: domain.CategoryRules
     registry: LiveRegistry
+    states: IssueStates
+    locks: IssueLocks
+    pending: RedisPendingIndex
+    reviews: RedisReviews
+    policy: reviews.Policy
 
 
-async def on_issue_received(event: IssueReceived, deps: TriageDeps) -> list[Outgoing]:
+async def _keep(deps: TriageDeps, state: IssueState) -> None:
+    await deps.states.put(state)
+    await deps.pending.note(state.issue_id, state.month if state.state == "pending_review" else None)
+
+
+def _fold(state: IssueState | None, event: IssueEvent) -> IssueState | None:
+    """Fold an event from the topic. The topic is the truth: an event our copy finds illegal means the
+    copy missed something (it cannot make the event untrue), so it is logged and the copy kept."""
+    try:
+        return apply(state, event)
+    except IllegalTransition as exc:
+        log.warning("issue event does not fit triage's copy of the issue", extra={"error": str(exc)})
+        return state
+
+
+async def on_issue_received(event: IssueReceived, deps: TriageDeps, state: IssueState | None) -> list[Outgoing]:
     if deps.registry.view.station(event.station_code) is None:
         await deps.registry.sync()  # a station created a moment ago may not have reached us yet
     decided = await deps.store.keep_first(domain.triage(event, deps.rules, deps.registry.view, now=utc_now()))
-    return [outgoing(ISSUE_EVENTS, event.issue_id, domain.triaged_event(event, decided))]
+    out: list[IssueEvent] = [domain.triaged_event(event, decided)]
+    if event.on_spot_resolution:
+        out.append(
+            IssueResolvedOnSpot(
+                event_id=derive_event_id(event.event_id, "resolved_on_spot"),
+                occurred_at=decided.decided_at,
+                correlation_id=event.correlation_id,
+                causation_id=event.event_id,
+                issue_id=event.issue_id,
+                origin_trace=event.trace,
+                tier=decided.responsible_tier,
+                unit=decided.responsible_unit,
+                resolution=event.on_spot_resolution,
+                resolved_by=event.deputy_code,
+            )
+        )
+    for made in out:
+        state = apply(state, made)  # our own steps: illegal would be a bug, so it raises
+    if state is not None:
+        await _keep(deps, state)
+    return [outgoing(ISSUE_EVENTS, event.issue_id, made) for made in out]
 
 
 async def on_issue_event(event: Message, deps: TriageDeps) -> list[Outgoing]:
-    if isinstance(event, IssueReceived):
-        return await on_issue_received(event, deps)
-    return []  # triage's own events and later stages are not its input yet
+    if not isinstance(event, IssueEvent):
+        return []
+    async with deps.locks.hold(event.issue_id):
+        before = await deps.states.get(event.issue_id)
+        state = _fold(before, event)
+        if isinstance(event, IssueReceived) and state is not None:
+            # Always, even if our copy is past it: a redelivery after a crash must publish again what the
+            # first delivery may not have (the same ids, so readers drop what they already have).
+            return await on_issue_received(event, deps, state)
+        if state is not None and state is not before:
+            await _keep(deps, state)
+    return []
+
+
+async def on_review_decision(command: RecordReviewDecision, deps: TriageDeps) -> list[Outgoing]:
+    await deps.reviews.note(
+        command.review_id,
+        {
+            "tier": command.tier,
+            "unit": command.unit,
+            "month": command.month,
+            "held_on": command.held_on.isoformat() if command.held_on else "",
+            "participants": "、".join(command.participants),
+            "decided_by": command.decided_by or "",
+        },
+    )
+    async with deps.locks.hold(command.issue_id):
+        state = await deps.states.get(command.issue_id)
+        today = command.occurred_at.astimezone(CHINA).date()
+        decided = reviews.decide(command, state, deps.registry.view, today, deps.policy)
+        if not isinstance(decided, reviews.Refusal) and command.decision == "merge":
+            if await deps.states.get(command.into_issue_id or "") is None:
+                decided = reviews.Refusal("into_issue_id", f"no issue {command.into_issue_id}")
+        outcome: ReviewDecisionApplied | ReviewDecisionRefused
+        common = {
+            "event_id": derive_event_id(command.event_id, "outcome"),
+            "correlation_id": command.correlation_id,
+            "causation_id": command.event_id,
+            "review_id": command.review_id,
+            "issue_id": command.issue_id,
+            "decision": command.decision,
+        }
+        if isinstance(decided, reviews.Refusal):
+            outcome = ReviewDecisionRefused(**common, field=decided.field, reason=decided.reason)
+            return [outgoing(REVIEW_OUTCOMES, command.review_id, outcome)]
+        await _keep(deps, apply(state, decided))
+    outcome = ReviewDecisionApplied(**common)
+    return [outgoing(ISSUE_EVENTS, command.issue_id, decided), outgoing(REVIEW_OUTCOMES, command.review_id, outcome)]
+
+
+async def month_end(deps: TriageDeps, now: datetime, month: str, publish: Publish) -> int:
+    """The month-end step for every issue still waiting for the review of a month before `month`.
+    Each step is published before triage's copy records it: a crash in between repeats the step with
+    the same event id next time, and readers drop the repeat."""
+    done = 0
+    for issue_id in await deps.pending.waiting_before(month):
+        async with deps.locks.hold(issue_id):
+            state = await deps.states.get(issue_id)
+            event = reviews.month_end(state, deps.registry.view, deps.policy, now) if state else None
+            if state is None or event is None:
+                await deps.pending.note(issue_id, state.month if state and state.state == "pending_review" else None)
+                continue
+            await publish([outgoing(ISSUE_EVENTS, issue_id, event)])
+            await _keep(deps, apply(state, event))
+            done += 1
+    return done

@@ -35,7 +35,6 @@ TRIAGED = IssueTriaged(
 
 def test_issue_received_sets_the_summary_with_the_masked_voter() -> None:
     assert summary_changes(received()) == {
-        "state": "received",
         "number": NUMBER,
         "kind": "problem",
         "channel": "visit",
@@ -50,9 +49,8 @@ def test_issue_received_without_a_voter_leaves_the_voter_empty() -> None:
     assert summary_changes(received(voter_masked=None))["voter"] == ""
 
 
-def test_issue_triaged_sets_category_and_awaits_review() -> None:
+def test_issue_triaged_sets_category_and_responsible_tier() -> None:
     assert summary_changes(TRIAGED) == {
-        "state": "pending_review",
         "category": "water_supply",
         "responsible_tier": "town",
         "responsible_unit": "610902001",
@@ -64,9 +62,9 @@ def test_supervision_changes_nothing_in_the_summary() -> None:
     assert summary_changes(supervised) == {}
 
 
-def test_assignment_moves_the_state_only() -> None:
+def test_assignment_leaves_the_summary_to_the_lifecycle_state() -> None:
     assigned = IssueAssigned(issue_id=NUMBER, tier="town", unit="610902001", handler_code="w", deadline=date.today())
-    assert summary_changes(assigned) == {"state": "assigned"}
+    assert summary_changes(assigned) == {}
 
 
 def test_history_of_receipt_leaves_out_the_text_and_base_fields() -> None:

@@ -9,14 +9,17 @@ from datetime import date
 import msgspec
 import pytest
 
+from common.issue_states import IssueLocks
 from common.registry.cache import LiveRegistry
 from common.registry.view import RegistryView
 from contracts.issues import IssueAssigned, IssueReceived, IssueTriaged
+from contracts.lifecycle import IssueState
 from contracts.registry import AdminUnit, Station
 from contracts.topics import ISSUE_EVENTS
 from services.triage.domain import CategoryRule, CategoryRules, Triage
 from services.triage.handlers import TriageDeps, on_issue_event
 from services.triage.ports import TriageStore
+from services.triage.reviews import Policy
 
 SHIPPED = CategoryRules.load()
 CHANGED = CategoryRules(rule=(CategoryRule("plumbing", ("水管",)),))
@@ -49,6 +52,49 @@ class FakeRegistry:
             self.view.put(station)
 
 
+class FakeStates:
+    def __init__(self) -> None:
+        self.kept: dict[str, IssueState] = {}
+
+    async def get(self, issue_id: str) -> IssueState | None:
+        return self.kept.get(issue_id)
+
+    async def put(self, *states: IssueState) -> None:
+        self.kept.update({s.issue_id: s for s in states})
+
+
+class FakePending:
+    def __init__(self) -> None:
+        self.months: dict[str, str] = {}
+
+    async def note(self, issue_id: str, month: str | None) -> None:
+        if month is None:
+            self.months.pop(issue_id, None)
+        else:
+            self.months[issue_id] = month
+
+    async def waiting_before(self, month: str, limit: int = 1000) -> list[str]:
+        return [i for i, m in self.months.items() if m < month][:limit]
+
+
+class FakeReviews:
+    async def note(self, review_id: str, record: dict[str, str]) -> None:
+        return None
+
+
+def deps(store: FakeTriageStore, rules: CategoryRules, registry: FakeRegistry) -> TriageDeps:
+    return TriageDeps(
+        store=store,
+        rules=rules,
+        registry=registry,
+        states=FakeStates(),
+        locks=IssueLocks(),
+        pending=FakePending(),
+        reviews=FakeReviews(),
+        policy=Policy.parse("village:7,town:15", "village:escalate"),
+    )
+
+
 @pytest.fixture
 def store() -> FakeTriageStore:
     return FakeTriageStore()
@@ -71,7 +117,7 @@ def test_fake_store_satisfies_the_port(store: FakeTriageStore) -> None:
 
 async def test_issue_received_is_triaged_onto_issue_events_keyed_by_number(store: FakeTriageStore) -> None:
     event = received()
-    (record,) = await on_issue_event(event, TriageDeps(store=store, rules=SHIPPED, registry=FakeRegistry()))
+    (record,) = await on_issue_event(event, deps(store, SHIPPED, FakeRegistry()))
     assert (record.topic, record.key) == (ISSUE_EVENTS.name, "HB-202612-000001")
     triaged = msgspec.json.decode(record.value, type=IssueTriaged)
     assert (triaged.category, triaged.responsible_tier, triaged.responsible_unit) == (
@@ -84,8 +130,8 @@ async def test_issue_received_is_triaged_onto_issue_events_keyed_by_number(store
 
 async def test_redelivered_issue_keeps_its_first_triage_after_rules_change(store: FakeTriageStore) -> None:
     event = received()
-    (first,) = await on_issue_event(event, TriageDeps(store=store, rules=SHIPPED, registry=FakeRegistry()))
-    (again,) = await on_issue_event(event, TriageDeps(store=store, rules=CHANGED, registry=FakeRegistry()))
+    (first,) = await on_issue_event(event, deps(store, SHIPPED, FakeRegistry()))
+    (again,) = await on_issue_event(event, deps(store, CHANGED, FakeRegistry()))
     first_event = msgspec.json.decode(first.value, type=IssueTriaged)
     again_event = msgspec.json.decode(again.value, type=IssueTriaged)
     assert again_event.category == "water_supply"
@@ -95,22 +141,22 @@ async def test_redelivered_issue_keeps_its_first_triage_after_rules_change(store
 
 async def test_redelivered_issue_yields_the_same_triaged_bytes(store: FakeTriageStore) -> None:
     event = received()
-    (first,) = await on_issue_event(event, TriageDeps(store=store, rules=SHIPPED, registry=FakeRegistry()))
+    (first,) = await on_issue_event(event, deps(store, SHIPPED, FakeRegistry()))
     await asyncio.sleep(0.002)  # a later redelivery, not the same microsecond
-    (again,) = await on_issue_event(event, TriageDeps(store=store, rules=CHANGED, registry=FakeRegistry()))
+    (again,) = await on_issue_event(event, deps(store, CHANGED, FakeRegistry()))
     assert again.value == first.value
 
 
 async def test_other_issue_events_yield_nothing(store: FakeTriageStore) -> None:
-    deps = TriageDeps(store=store, rules=SHIPPED, registry=FakeRegistry())
+    triage_deps = deps(store, SHIPPED, FakeRegistry())
     triaged = IssueTriaged(
         issue_id="HB-202612-000001", category="water_supply", responsible_tier="town", responsible_unit="610902001"
     )
     assigned = IssueAssigned(
         issue_id="HB-202612-000001", tier="town", unit="610902001", handler_code="water", deadline=date(2026, 12, 31)
     )
-    assert await on_issue_event(triaged, deps) == []
-    assert await on_issue_event(assigned, deps) == []
+    assert await on_issue_event(triaged, triage_deps) == []
+    assert await on_issue_event(assigned, triage_deps) == []
     assert store.kept == {}
 
 
@@ -121,9 +167,7 @@ def test_fake_registry_satisfies_the_port() -> None:
 async def test_issue_from_a_station_the_registry_does_not_know_is_a_value_error(store: FakeTriageStore) -> None:
     registry = FakeRegistry()
     with pytest.raises(ValueError, match="station_code"):
-        await on_issue_event(
-            received(station_code="610902009"), TriageDeps(store=store, rules=SHIPPED, registry=registry)
-        )
+        await on_issue_event(received(station_code="610902009"), deps(store, SHIPPED, registry))
     assert store.kept == {}
     assert registry.syncs == 1  # it looked for a late station before giving up
 
@@ -131,6 +175,6 @@ async def test_issue_from_a_station_the_registry_does_not_know_is_a_value_error(
 async def test_a_station_created_a_moment_ago_is_waited_for(store: FakeTriageStore) -> None:
     late = Station(code="610902001-W01", name="工作室", kind="workroom", unit_code="610902001", site="项目现场")
     registry = FakeRegistry(late=(late,))
-    deps = TriageDeps(store=store, rules=SHIPPED, registry=registry)
-    (record,) = await on_issue_event(received(station_code="610902001-W01"), deps)
+    triage_deps = deps(store, SHIPPED, registry)
+    (record,) = await on_issue_event(received(station_code="610902001-W01"), triage_deps)
     assert msgspec.json.decode(record.value, type=IssueTriaged).responsible_unit == "610902001"

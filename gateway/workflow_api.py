@@ -1,0 +1,345 @@
+"""The workflow's HTTP API: work lists, monthly reviews, handlers' replies, ratings, close-out, the clock.
+
+Every change is a command on the bus for the service that owns it, answered `202` once the broker has
+it. The gateway first checks the step against its own copy of the issue's lifecycle (the same state
+machine the services use), so a step that cannot be taken now is a `409` with the reason at once."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Literal
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.datastructures import State
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.params import Parameter
+from litestar.response import Response
+
+from common.bus import outgoing, publish_all
+from common.clock import Clock, month_of
+from contracts.base import IssueCommand, IssueEvent
+from contracts.commands import (
+    AcceptReferral,
+    CloseUnreachable,
+    RateIssue,
+    RecordReviewDecision,
+    ReportProgress,
+    ReportResult,
+    ReportUnable,
+)
+from contracts.issues import (
+    IssueClosed,
+    IssueRated,
+    ProgressReported,
+    ReferralAccepted,
+    ReferralCompleted,
+    ReferralUnable,
+)
+from contracts.lifecycle import check
+from contracts.topics import HANDLER_REPLIES, RATINGS, REVIEW_DECISIONS
+from contracts.vocabulary import UNABLE_REASONS
+from gateway.schemas import IssueView
+from gateway.worklists import ReviewRecord
+
+API = "/api/v1"
+Month = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+Short = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    issue_id: Code
+    decision: Literal["resolve", "assign", "escalate", "merge"]
+    handler_code: Code | None = None
+    co_handlers: list[Code] = msgspec.field(default_factory=list)
+    deadline: date | None = None
+    into_issue_id: Code | None = None
+    note: Short | None = None
+
+
+class ReviewIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    tier: Literal["village", "town", "district", "city"]
+    unit: Code
+    month: Month
+    held_on: date
+    participants: list[Annotated[str, msgspec.Meta(min_length=1, max_length=50)]] = msgspec.field(default_factory=list)
+    decisions: Annotated[list[DecisionIn], msgspec.Meta(min_length=1, max_length=20_000)]
+    decided_by: Code | None = None
+
+
+class ReviewAccepted(msgspec.Struct, kw_only=True):
+    review_id: str
+    decisions: int
+    status_url: str
+
+
+class DecisionOutcome(msgspec.Struct, kw_only=True, omit_defaults=True):
+    issue_id: str
+    decision: str
+    status: str  # applied / refused
+    field: str | None = None
+    reason: str | None = None
+
+
+class ReviewStatus(msgspec.Struct, kw_only=True):
+    review_id: str
+    tier: str
+    unit: str
+    month: str
+    decisions: int
+    applied: int
+    refused: int
+    pending: int
+    outcomes: list[DecisionOutcome]
+
+
+class ReplyIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    handler_code: Code
+    kind: Literal["accepted", "progress", "completed", "unable"]
+    note: Short | None = None  # progress
+    result: Short | None = None  # completed
+    reason_code: str | None = None  # unable
+    reason: Short | None = None  # unable
+
+
+class RatingIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    satisfaction: Literal["satisfied", "basically_satisfied", "dissatisfied"]
+    comment: Short | None = None
+    rated_by: Code | None = None  # a hotline operator rating on the voter's behalf
+
+
+class CloseIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    reason: Short
+    closed_by: Code | None = None
+
+
+class Accepted(msgspec.Struct, kw_only=True):
+    issue_id: str
+    status: str = "accepted"
+    issue_url: str
+
+
+class ClockIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    advance_days: Annotated[float, msgspec.Meta(gt=0, le=400)]
+
+
+class ClockOut(msgspec.Struct, kw_only=True):
+    now: str
+    month: str
+
+
+def _bad(field: str, reason: str, status: int = 400) -> ClientException:
+    return ClientException(status_code=status, detail=f"{field}: {reason}", extra=[{"key": field, "message": reason}])
+
+
+async def _send(state: State, command: IssueCommand, topic) -> Accepted:  # type: ignore[no-untyped-def]
+    await publish_all(state.broker, [outgoing(topic, command.issue_id, command)])
+    return Accepted(issue_id=command.issue_id, issue_url=f"{API}/issues/{command.issue_id}")
+
+
+async def _check_step(state: State, issue_id: str, event: IssueEvent) -> None:
+    """A 404 for an issue the gateway has not seen; a 409 with the lifecycle's reason for a step it
+    cannot take now."""
+    current = await state.work.states.get(issue_id)
+    if current is None:
+        raise NotFoundException(f"no issue {issue_id}")
+    if reason := check(current, event):
+        raise _bad("issue_id", reason, status=409)
+
+
+class WorkController(Controller):
+    path = f"{API}/issues"
+    tags = ["workflow"]
+
+    @get("/", operation_id="listIssues", summary="Issues sitting at a unit, received there, or anywhere under it")
+    async def list_issues(
+        self,
+        state: State,
+        unit: str,
+        scope: Literal["at", "received", "subtree"] = "at",
+        issue_state: Annotated[str | None, Parameter(query="state")] = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> dict[str, object]:
+        view = state.registry.view
+        if view.unit(unit) is None:
+            raise _bad("unit", f"no unit {unit} in the registry")
+        if scope == "received":
+            numbers = await state.work.received_at([unit])
+        else:
+            units = [u.code for u in view.subtree(unit)] if scope == "subtree" else [unit]
+            numbers = await state.work.sitting_at(units)
+        issues: list[IssueView] = await state.issues.summaries(numbers)
+        if issue_state:
+            issues = [i for i in issues if i.state == issue_state]
+        limit = max(1, min(limit, 2000))
+        return {"total": len(issues), "items": issues[offset : offset + limit]}
+
+    @post("/{number:str}/rating", status_code=202, operation_id="rateIssue", summary="The voter's rating of the result")
+    async def rate(self, number: str, data: RatingIn, state: State) -> Accepted:
+        now = await Clock(state.redis).now()  # the platform's time: feedback's windows are on the same clock
+        command = RateIssue(
+            occurred_at=now,
+            issue_id=number,
+            satisfaction=data.satisfaction,
+            comment=data.comment,
+            rated_by=data.rated_by,
+        )
+        await _check_step(state, number, IssueRated(issue_id=number, satisfaction=data.satisfaction))
+        return await _send(state, command, RATINGS)
+
+    @post(
+        "/{number:str}/close",
+        status_code=202,
+        operation_id="closeUnreachable",
+        summary="Close when the voter cannot be reached",
+    )
+    async def close(self, number: str, data: CloseIn, state: State) -> Accepted:
+        probe = IssueClosed(issue_id=number, tier="", reason=data.reason, unreachable=True)
+        await _check_step(state, number, probe)
+        return await _send(
+            state,
+            CloseUnreachable(
+                occurred_at=await Clock(state.redis).now(),
+                issue_id=number,
+                reason=data.reason,
+                closed_by=data.closed_by,
+            ),
+            RATINGS,
+        )
+
+
+class ReviewController(Controller):
+    path = f"{API}/reviews"
+    tags = ["workflow"]
+
+    @post("/", status_code=202, operation_id="recordReview", summary="A tier's monthly review: one decision per issue")
+    async def record(self, data: ReviewIn, state: State) -> ReviewAccepted:
+        unit = state.registry.view.unit(data.unit)
+        if unit is None or unit.tier != data.tier:
+            raise _bad("unit", f"{data.unit} is not a {data.tier} in the registry")
+        seen: set[str] = set()
+        for n, d in enumerate(data.decisions):
+            where = f"decisions[{n}]"
+            if d.issue_id in seen:
+                raise _bad(f"{where}.issue_id", f"{d.issue_id} has two decisions in this review")
+            seen.add(d.issue_id)
+            if d.decision == "assign" and not d.handler_code:
+                raise _bad(f"{where}.handler_code", "an assignment needs a lead handler")
+            if d.decision == "merge" and not d.into_issue_id:
+                raise _bad(f"{where}.into_issue_id", "a merge names the issue it duplicates")
+            if d.decision == "resolve" and not d.note:
+                raise _bad(f"{where}.note", "say how the tier resolved it")
+        review_id = f"RV-{data.tier}-{data.unit}-{data.month}-{uuid.uuid4().hex[:8]}"
+        await state.review_outcomes.open(
+            ReviewRecord(
+                review_id=review_id, tier=data.tier, unit=data.unit, month=data.month, decisions=len(data.decisions)
+            )
+        )
+        commands = [
+            RecordReviewDecision(
+                issue_id=d.issue_id,
+                review_id=review_id,
+                tier=data.tier,
+                unit=data.unit,
+                month=data.month,
+                decision=d.decision,
+                handler_code=d.handler_code,
+                co_handlers=tuple(d.co_handlers),
+                deadline=d.deadline,
+                into_issue_id=d.into_issue_id,
+                note=d.note,
+                decided_by=data.decided_by,
+                held_on=data.held_on,
+                participants=tuple(data.participants),
+            )
+            for d in data.decisions
+        ]
+        await publish_all(state.broker, [outgoing(REVIEW_DECISIONS, c.issue_id, c) for c in commands])
+        return ReviewAccepted(review_id=review_id, decisions=len(commands), status_url=f"{API}/reviews/{review_id}")
+
+    @get("/{review_id:str}", operation_id="getReview", summary="What became of each decision of a review")
+    async def status(self, review_id: str, state: State) -> ReviewStatus:
+        record, outcomes = await state.review_outcomes.get(review_id)
+        if record is None:
+            raise NotFoundException(f"no review {review_id}")
+        rows = [
+            DecisionOutcome(
+                issue_id=o.issue_id,
+                decision=o.decision,
+                status="refused" if hasattr(o, "reason") else "applied",
+                field=getattr(o, "field", None),
+                reason=getattr(o, "reason", None),
+            )
+            for o in outcomes
+        ]
+        refused = sum(r.status == "refused" for r in rows)
+        return ReviewStatus(
+            review_id=review_id,
+            tier=record.tier,
+            unit=record.unit,
+            month=record.month,
+            decisions=record.decisions,
+            applied=len(rows) - refused,
+            refused=refused,
+            pending=record.decisions - len(rows),
+            outcomes=sorted(rows, key=lambda r: r.issue_id),
+        )
+
+
+class ReferralController(Controller):
+    path = f"{API}/referrals"
+    tags = ["workflow"]
+
+    @get("/", operation_id="listReferrals", summary="The issues a handler holds a referral for")
+    async def held(self, handler: str, state: State) -> list[IssueView]:
+        return await state.issues.summaries(await state.work.held_by(handler))
+
+    @post("/{referral_id:str}/replies", status_code=202, operation_id="replyToReferral", summary="A handler's reply")
+    async def reply(self, referral_id: str, data: ReplyIn, state: State) -> Accepted:
+        issue_id = await state.work.issue_of_referral(referral_id)
+        if issue_id is None:
+            raise NotFoundException(f"no referral {referral_id}")
+        common = {"issue_id": issue_id, "referral_id": referral_id, "handler_code": data.handler_code}
+        command: IssueCommand
+        if data.kind == "accepted":
+            command, probe = AcceptReferral(**common), ReferralAccepted(**common)
+        elif data.kind == "progress":
+            if not data.note:
+                raise _bad("note", "a progress report needs a note")
+            command, probe = ReportProgress(**common, note=data.note), ProgressReported(**common, note=data.note)
+        elif data.kind == "completed":
+            if not data.result:
+                raise _bad("result", "say what was done")
+            command, probe = ReportResult(**common, result=data.result), ReferralCompleted(**common, result=data.result)
+        else:
+            if data.reason_code not in UNABLE_REASONS:
+                raise _bad("reason_code", f"expected one of {', '.join(UNABLE_REASONS)}")
+            if not data.reason:
+                raise _bad("reason", "say why")
+            reason = {"reason_code": data.reason_code, "reason": data.reason}
+            command, probe = ReportUnable(**common, **reason), ReferralUnable(**common, **reason)
+        await _check_step(state, issue_id, probe)
+        return await _send(state, command, HANDLER_REPLIES)
+
+
+class ClockController(Controller):
+    """The platform clock (month ends, deadlines). Moving it is for tests and demos only: refused unless
+    the platform runs with CLOCK_ADJUSTABLE=1."""
+
+    path = f"{API}/clock"
+    tags = ["operations"]
+
+    @get("/", operation_id="getClock", summary="The platform's time and month")
+    async def now(self, state: State) -> ClockOut:
+        now = await Clock(state.redis).now()
+        return ClockOut(now=now.isoformat(), month=month_of(now))
+
+    @post("/", status_code=200, operation_id="advanceClock", summary="Move the platform clock forward (tests, demos)")
+    async def advance(self, data: ClockIn, state: State) -> Response[ClockOut]:
+        if not state.clock_adjustable:
+            raise _bad("advance_days", "this platform's clock is real time (CLOCK_ADJUSTABLE is off)", status=403)
+        now = await Clock(state.redis).advance(data.advance_days * 86400)
+        return Response(ClockOut(now=now.isoformat(), month=month_of(now)))

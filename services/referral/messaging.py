@@ -1,0 +1,46 @@
+"""The referral service's subscriptions: the only module of referral that knows about the broker."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import redis.asyncio as aioredis
+from faststream.kafka import KafkaBroker
+
+from common.clock import Clock
+from common.consumer import Consumer
+from common.issue_states import IssueLocks, IssueStates
+from common.outbox import Outbox
+from contracts.topics import HANDLER_REPLIES, ISSUE_EVENTS
+from services.referral.adapters import KafkaTopicAdmin, RedisIssueTexts, RedisReferralNumbers
+from services.referral.handlers import ReferralDeps, on_issue_event, on_reply
+from services.referral.settings import ReferralSettings
+
+
+def wire(settings: ReferralSettings):  # type: ignore[no-untyped-def]
+    def attach(broker: KafkaBroker, redis: aioredis.Redis, outbox: Outbox | None) -> list[KafkaTopicAdmin]:
+        topics = KafkaTopicAdmin(settings.kafka_bootstrap, replication_factor=settings.topic_replication_factor)
+        deps = ReferralDeps(
+            states=IssueStates(redis, "referral"),
+            texts=RedisIssueTexts(redis),
+            numbers=RedisReferralNumbers(redis),
+            topics=topics,
+            clock=Clock(redis),
+            locks=IssueLocks(),
+        )
+        for topic, group, handle in (
+            (ISSUE_EVENTS, settings.consumer_group, on_issue_event),
+            (HANDLER_REPLIES, settings.replies_group, on_reply),
+        ):
+            Consumer(
+                broker=broker,
+                redis=redis,
+                settings=settings,
+                topic=topic,
+                group=group,
+                handle=partial(handle, deps=deps),
+                outbox=outbox,
+            )
+        return [topics]  # started before the consumers, stopped after them
+
+    return attach
