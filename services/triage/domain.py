@@ -67,6 +67,7 @@ def triaged_event(received: IssueReceived, decided: Triage) -> IssueTriaged:
         correlation_id=received.correlation_id,
         causation_id=received.event_id,
         issue_id=decided.issue_id,
+        origin_trace=received.trace,
         category=decided.category,
         responsible_tier=decided.responsible_tier,
         responsible_unit=decided.responsible_unit,

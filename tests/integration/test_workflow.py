@@ -74,7 +74,7 @@ async def test_the_sources_month_from_the_villages_to_the_city(platform: Platfor
         for u in (await client.get(f"/api/v1/registry/lookups/subtree/{TOWN}", params={"tier": "village"})).json()
     ][:3]
 
-    # -- villages: 12 issues; 2 resolved on the spot at intake, 7 resolved by the village review, 3 escalated
+    # -- villages: 13 issues; 2 resolved on the spot at intake, 8 resolved by the village reviews, 3 escalated
     on_spot = [await intake(client, villages[0], "路灯不亮", on_spot_resolution="联络员当场联系电工修好")]
     on_spot.append(await intake(client, villages[1], "垃圾桶满了", on_spot_resolution="当场通知保洁员清运"))
     texts = ["村口垃圾堆放", "二组自来水管损坏", "邻里宅基地纠纷", "通村公路滑坡", "低保申请没回音"]
@@ -226,7 +226,7 @@ async def test_the_sources_month_from_the_villages_to_the_city(platform: Platfor
         for entry in (await issue(client, number))["history"]:
             kinds[(entry["type"], entry["details"].get("tier") or entry["details"].get("from_tier"))] += 1
     assert kinds[("triage.issue_resolved_on_spot.v1", "village")] == 2
-    assert kinds[("triage.issue_resolved.v1", "village")] == 7
+    assert kinds[("triage.issue_resolved.v1", "village")] == 8
     assert kinds[("triage.issue_escalated.v1", "village")] == 3
     assert kinds[("triage.issue_resolved.v1", "town")] == 1
     assert kinds[("triage.issue_escalated.v1", "town")] == 2
@@ -243,7 +243,8 @@ async def test_the_sources_month_from_the_villages_to_the_city(platform: Platfor
     received = events[0]
     trace_id = received.trace.traceparent.split("-")[1]
     assert len(events) >= 8
-    assert all(e.origin_trace and e.origin_trace.traceparent.split("-")[1] == trace_id for e in events[1:])
+    unlinked = [type(e).__name__ for e in events[1:] if not (e.origin_trace and trace_id in e.origin_trace.traceparent)]
+    assert unlinked == []
     assert all(e.trace is not None for e in events)
 
 
