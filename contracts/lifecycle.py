@@ -301,8 +301,11 @@ _Reply: TypeAlias = ReferralAccepted | ProgressReported | ReferralCompleted | Re
 
 
 def _by_lead(state: IssueState, event: _Reply) -> bool:
-    """True for the lead handler's reply, False for a co-handler's; refuses anyone else's."""
-    _in(state, "assigned", "in_progress")
+    """True for the lead handler's reply, False for a co-handler's; refuses anyone else's. A co-handler's
+    reply still counts once the lead has completed: joint handlers often report after the lead."""
+    late = state.state in ("completed", "fed_back", "rated") and event.handler_code in state.co_handlers
+    if not late:
+        _in(state, "assigned", "in_progress")
     _require(state.referral_id is not None, "no referral sent yet")
     referral = state.referral_id
     _require(event.referral_id == referral, f"the issue's referral is {referral}, not {event.referral_id}")
