@@ -170,6 +170,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             work=WorkLists(redis),
             review_outcomes=ReviewOutcomes(redis),
             clock_adjustable=settings.clock_adjustable,
+            unreachable_after_days=settings.unreachable_after_days,
         )
         try:
             yield

@@ -11,4 +11,5 @@ class GatewaySettings(BaseSettings, frozen=True, kw_only=True):
     idempotency_ttl_s: int = 7 * 24 * 3600
     publish_timeout_s: float = 10.0
     clock_adjustable: bool = False  # tests and demos may move the platform clock forward
+    unreachable_after_days: float = 7  # the same setting as feedback's: when an unrated issue may be closed
     registry_wait_s: float = 10.0  # how long a registry change waits for its outcome before answering 202

@@ -7,7 +7,7 @@ machine the services use), so a step that cannot be taken now is a `409` with th
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Literal
 
 import msgspec
@@ -199,6 +199,13 @@ class WorkController(Controller):
     async def close(self, number: str, data: CloseIn, state: State) -> Accepted:
         probe = IssueClosed(issue_id=number, tier="", reason=data.reason, unreachable=True)
         await _check_step(state, number, probe)
+        current = await state.work.states.get(number)
+        now = await Clock(state.redis).now()
+        if current and current.fed_back_at and now < current.fed_back_at + timedelta(days=state.unreachable_after_days):
+            due = current.fed_back_at + timedelta(days=state.unreachable_after_days)
+            raise _bad(
+                "issue_id", f"the voter may still be reached: it can be closed unrated from {due.isoformat()}", 409
+            )
         return await _send(
             state,
             CloseUnreachable(

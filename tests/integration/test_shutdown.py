@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 
 import httpx
 import msgspec
@@ -40,10 +39,14 @@ async def _numbers_given(platform: Platform, ids: list[str]) -> dict[str, set[tu
 
 
 async def test_sigterm_mid_stream_finishes_in_hand_and_every_intake_is_received_once(platform: Platform) -> None:
-    restart = threading.Timer(0.6, platform.restart, args=("intake",))  # graceful stop while intakes flow
-    restart.start()
-    ids = await _submit_many(platform.gateway_url, 150)
-    restart.join()
+    # The intakes flow from a worker thread; the restart runs on the main thread, as the launcher's do: a
+    # part started from a thread gets SIGTERM when that thread ends (PR_SET_PDEATHSIG follows the thread).
+    submitting = asyncio.get_running_loop().run_in_executor(
+        None, lambda: asyncio.run(_submit_many(platform.gateway_url, 150))
+    )
+    await asyncio.sleep(0.6)
+    platform.restart("intake")  # graceful stop while intakes flow
+    ids = await submitting
     assert platform.parts["intake"].process.returncode is None  # running again after the restart
 
     for _ in range(200):

@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from contracts.issues import IssueEventMessage
-from contracts.topics import ISSUE_EVENTS
+from contracts.topics import ISSUE_EVENTS, NOTIFICATIONS
 from infra.department import run_department
 from infra.runtime.platform import Platform
 from infra.topic_reader import read_topic
@@ -123,6 +123,30 @@ async def test_the_sources_month_from_the_villages_to_the_city(platform: Platfor
         client, "town", TOWN, month, [{"issue_id": escalated_from_villages[1], "decision": "resolve", "note": "x"}]
     )
     assert refused["refused"] == 1 and "district" in refused["outcomes"][0]["reason"]
+
+    # -- bad review input names the field
+    bad = await client.post(
+        "/api/v1/reviews",
+        json={
+            "tier": "town",
+            "unit": TOWN,
+            "month": month,
+            "held_on": f"{month}-25",
+            "decisions": [{"issue_id": extra[0], "decision": "assign"}],
+        },
+    )
+    assert bad.status_code == 400 and "decisions[0].handler_code" in bad.json()["detail"]
+    wrong_unit = await client.post(
+        "/api/v1/reviews",
+        json={
+            "tier": "district",
+            "unit": TOWN,
+            "month": month,
+            "held_on": f"{month}-25",
+            "decisions": [{"issue_id": extra[0], "decision": "escalate"}],
+        },
+    )
+    assert wrong_unit.status_code == 400 and "unit" in wrong_unit.json()["detail"]
 
     # -- the city-linkage case: city deputies at the deputies' home
     linkage = await intake(
@@ -247,11 +271,20 @@ async def test_the_sources_month_from_the_villages_to_the_city(platform: Platfor
     assert unlinked == []
     assert all(e.trace is not None for e in events)
 
+    # -- feedback went to the voter and to the deputy who collected it
+    notes = await read_topic(platform.kafka_bootstrap, NOTIFICATIONS.name)
+    recipients = {msgspec.json.decode(r.value)["recipient"] for r in notes if r.key == linkage.encode()}
+    assert recipients == {"voter", "deputy:D00010"}
+
 
 async def test_month_end_escalates_or_carries_over_by_the_tiers_policy(
     platform: Platform, client: httpx.AsyncClient
 ) -> None:
     village = "610902002001"
+    fed_back = await intake(client, village, "路灯不亮", on_spot_resolution="当场修好")
+    await until(client, fed_back, "fed_back")
+    too_soon = await client.post(f"/api/v1/issues/{fed_back}/close", json={"reason": "电话无人接听"})
+    assert too_soon.status_code == 409 and "closed unrated from" in too_soon.json()["detail"]
     left = await intake(client, village, "村道边沟堵塞")
     town_issue = await intake(client, "610902002", "镇上集市占道")
     before = (await client.get("/api/v1/clock/")).json()["month"]
@@ -266,3 +299,12 @@ async def test_month_end_escalates_or_carries_over_by_the_tiers_policy(
         await asyncio.sleep(0.05)
     assert carried["history"][-1]["type"] == "triage.issue_carried_over.v1"
     assert (carried["state"], carried["tier"]) == ("pending_review", "town")
+
+    # a month on, the voter who could not be reached: the issue is closed unrated, with the reason kept
+    closing = await client.post(
+        f"/api/v1/issues/{fed_back}/close", json={"reason": "电话无人接听", "closed_by": "hotline-1"}
+    )
+    assert closing.status_code == 202, closing.text
+    closed = await until(client, fed_back, "closed")
+    details = closed["history"][-1]["details"]
+    assert details.items() >= {"unreachable": True, "reason": "电话无人接听", "closed_by": "hotline-1"}.items()
