@@ -30,7 +30,7 @@ from common.logs import current_issue_id
 from common.outbox import Outbox
 from common.progress import Positions, ProcessedEvents
 from common.settings import BaseSettings
-from common.telemetry import extract_context
+from common.telemetry import extract_context, link_to
 from contracts.base import Message
 from contracts.topics import (
     DEAD_LETTER,
@@ -181,12 +181,14 @@ class Consumer:
         }
         if issue_id:
             attributes["issue.id"] = issue_id
+        origin = getattr(message, "origin_trace", None)
         try:
             with tracer.start_as_current_span(
                 f"{record.topic} process",
                 context=extract_context(record.headers),
                 kind=SpanKind.CONSUMER,
                 attributes=attributes,
+                links=link_to(origin.traceparent if origin else None),  # back to the issue's intake
             ) as span:
                 return await self._with_retries(message, span)
         finally:

@@ -46,6 +46,7 @@ def _span_record(span: ReadableSpan) -> dict[str, object]:
         "end_ns": span.end_time,
         "status": span.status.status_code.name,
         "attributes": dict(span.attributes or {}),
+        "links": [format(link.context.trace_id, "032x") for link in span.links],
     }
 
 
@@ -74,3 +75,17 @@ def inject_headers() -> dict[str, str]:
 def extract_context(headers: Iterable[tuple[str, bytes]] | None):  # -> opentelemetry Context
     carrier = {k: v.decode("latin-1") for k, v in (headers or ()) if k in ("traceparent", "tracestate")}
     return propagate.extract(carrier)
+
+
+def link_to(traceparent: str | None) -> list[trace.Link]:
+    """A span link to the trace a W3C traceparent names (an issue's intake), or none if it is malformed."""
+    parts = (traceparent or "").split("-")
+    if len(parts) != 4:
+        return []
+    try:
+        context = trace.SpanContext(
+            trace_id=int(parts[1], 16), span_id=int(parts[2], 16), is_remote=True, trace_flags=trace.TraceFlags(0x01)
+        )
+    except ValueError:
+        return []
+    return [trace.Link(context, {"link.kind": "issue.origin"})] if context.is_valid else []

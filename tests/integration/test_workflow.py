@@ -271,6 +271,16 @@ async def test_the_sources_month_from_the_villages_to_the_city(platform: Platfor
     assert unlinked == []
     assert all(e.trace is not None for e in events)
 
+    # ... and every span that handled one of its later events, in any service, is in the intake's trace or
+    # links back to it: an SRE follows the issue from the village (here: the district) to the city
+    await asyncio.sleep(0.5)  # the span exporters flush every 200 ms here
+    spans = [msgspec.json.decode(line) for line in platform.traces_file.read_bytes().splitlines() if line]
+    handled = [
+        s for s in spans if s["attributes"].get("issue.id") == linkage and s["name"] == f"{ISSUE_EVENTS.name} process"
+    ]
+    assert {s["service"] for s in handled} >= {"triage", "referral", "feedback", "gateway-projector"}
+    assert [s for s in handled if s["trace_id"] != trace_id and trace_id not in s["links"]] == []
+
     # -- feedback went to the voter and to the deputy who collected it
     notes = await read_topic(platform.kafka_bootstrap, NOTIFICATIONS.name)
     recipients = {msgspec.json.decode(r.value)["recipient"] for r in notes if r.key == linkage.encode()}
