@@ -106,9 +106,12 @@ class Consumer:
         group: str,
         handle: Handler,
         outbox: Outbox | None = None,
+        prefetch: Callable[[list[Message]], Awaitable[None]] | None = None,
+        flush: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.broker, self.settings, self.topic, self.group, self.handle = broker, settings, topic, group, handle
         self.outbox = outbox
+        self._prefetch, self._flush = prefetch, flush  # batch-wide reads before the handlers, writes after
         self._redis = redis
         self._decoder = msgspec.json.Decoder(topic.messages)
         self._tags = message_tags(topic.messages)
@@ -149,6 +152,8 @@ class Consumer:
         fresh = await self._processed.unseen([str(m.event_id) for _, m in decoded] + list(undecodable))
         out = [self._dead_letter(r, reason, 0) for rid, (r, reason) in undecodable.items() if rid in fresh]
         handled: list[str] = [rid for rid in undecodable if rid in fresh]
+        if self._prefetch:
+            await self._prefetch([m for _, m in decoded if str(m.event_id) in fresh])
         for record, message in decoded:
             event_id = str(message.event_id)
             if event_id not in fresh:
@@ -159,6 +164,8 @@ class Consumer:
             except DeadLetter as dead:
                 out.append(self._dead_letter(record, dead.reason, dead.attempts))
             handled.append(event_id)
+        if self._flush:
+            await self._flush()  # the handlers' state, before anything they caused is published
         published = await publish_all(self.broker, out)
         async with self._redis.pipeline(transaction=True) as pipe:  # state, marks and position together
             self._processed.mark(pipe, handled)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import msgspec
 import redis.asyncio as aioredis
@@ -17,26 +18,58 @@ from contracts.lifecycle import IssueState
 
 
 class IssueStates:
-    def __init__(self, redis: aioredis.Redis, owner: str) -> None:
-        self._redis, self._owner = redis, owner
+    """Read through and write back: a consumer loads a batch's issues in one round trip (`prefetch`),
+    its handlers read and change them in memory, and `flush` writes every change in one round trip at
+    the end of the batch, before anything is published. A crash before the flush loses only changes
+    whose causes will be redelivered, and handlers derive the same changes again."""
+
+    def __init__(self, redis: aioredis.Redis, owner: str, cached: int = 100_000) -> None:
+        self._redis, self._owner, self._cached = redis, owner, cached
         self._decoder = msgspec.json.Decoder(IssueState)
+        self._cache: OrderedDict[str, IssueState | None] = OrderedDict()
+        self._dirty: dict[str, IssueState] = {}
 
     def _key(self, issue_id: str) -> str:
         return f"{self._owner}:issue-state:{issue_id}"
 
-    async def get(self, issue_id: str) -> IssueState | None:
-        stored = await self._redis.get(self._key(issue_id))
-        return self._decoder.decode(stored) if stored else None
+    def _remember(self, issue_id: str, state: IssueState | None) -> None:
+        self._cache[issue_id] = state
+        self._cache.move_to_end(issue_id)
+        while len(self._cache) > self._cached:
+            oldest, _ = self._cache.popitem(last=False)
+            if oldest in self._dirty:  # never forget an unwritten change
+                self._cache[oldest] = self._dirty[oldest]
+                break
 
-    async def get_many(self, issue_ids: Sequence[str]) -> dict[str, IssueState]:
-        if not issue_ids:
-            return {}
-        stored = await self._redis.mget([self._key(i) for i in issue_ids])
-        return {i: self._decoder.decode(s) for i, s in zip(issue_ids, stored, strict=True) if s}
+    async def get(self, issue_id: str) -> IssueState | None:
+        if issue_id in self._cache:
+            self._cache.move_to_end(issue_id)
+            return self._cache[issue_id]
+        stored = await self._redis.get(self._key(issue_id))
+        state = self._decoder.decode(stored) if stored else None
+        self._remember(issue_id, state)
+        return state
+
+    async def prefetch(self, issue_ids: Sequence[str]) -> None:
+        missing = list(dict.fromkeys(i for i in issue_ids if i not in self._cache))
+        if missing:
+            stored = await self._redis.mget([self._key(i) for i in missing])
+            for issue_id, value in zip(missing, stored, strict=True):
+                self._remember(issue_id, self._decoder.decode(value) if value else None)
 
     async def put(self, *states: IssueState) -> None:
-        if states:
-            await self._redis.mset({self._key(s.issue_id): msgspec.json.encode(s) for s in states})
+        for state in states:
+            self._dirty[state.issue_id] = state
+            self._remember(state.issue_id, state)
+
+    async def flush(self) -> None:
+        if self._dirty:
+            changed, self._dirty = self._dirty, {}
+            try:
+                await self._redis.mset({self._key(i): msgspec.json.encode(s) for i, s in changed.items()})
+            except BaseException:
+                self._dirty = changed | self._dirty  # written with the next flush, after the redelivery
+                raise
 
 
 class IssueLocks:
@@ -56,3 +89,12 @@ class IssueLocks:
         finally:
             if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
                 self._locks.pop(issue_id, None)
+
+
+def batch_hooks(states: IssueStates) -> dict[str, Callable[..., Awaitable[None]]]:
+    """`prefetch` and `flush` for a Consumer whose handlers read and write `states`."""
+
+    async def prefetch(messages: list[object]) -> None:
+        await states.prefetch([i for m in messages if isinstance(i := getattr(m, "issue_id", None), str)])
+
+    return {"prefetch": prefetch, "flush": states.flush}

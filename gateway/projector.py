@@ -22,14 +22,15 @@ from gateway.worklists import ReviewOutcomes, WorkLists
 def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
     def attach(broker: KafkaBroker, redis: aioredis.Redis, _outbox: Outbox | None) -> None:
         issues = IssueReadModel(redis)
-        work = WorkLists(redis)
+        work = WorkLists(redis, cached=100_000)
 
         async def project(event: IssueEvent) -> list[Outgoing]:
             await issues.apply(event)
-            state = await work.apply(event)
-            if state is not None:
-                await issues.note_state(state)
+            await work.apply(event)
             return []
+
+        async def prefetch(events: list[IssueEvent]) -> None:
+            await work.states.prefetch([e.issue_id for e in events])
 
         Consumer(
             broker=broker,
@@ -38,6 +39,8 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
             topic=ISSUE_EVENTS,
             group=settings.projector_group,
             handle=project,
+            prefetch=prefetch,
+            flush=work.flush,
         )
 
         reviews = ReviewOutcomes(redis)

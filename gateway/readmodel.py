@@ -9,7 +9,6 @@ import redis.asyncio as aioredis
 
 from contracts.base import IssueEvent
 from contracts.issues import IssueReceived, IssueSupervised
-from contracts.lifecycle import IssueState
 from contracts.registry import RegistryCommandApplied, RegistryCommandRefused, RegistryOutcomeMessage
 from gateway.schemas import HistoryEntry, IssueView
 from gateway.submissions import PENDING
@@ -55,6 +54,7 @@ def summary_changes(event: IssueEvent) -> dict[str, str]:
     changes: dict[str, str] = {}
     if isinstance(event, IssueReceived):
         changes |= {
+            "state": "received",  # the lifecycle's state follows with the projector's batch
             "number": event.issue_id,
             "kind": event.kind,
             "channel": event.channel,
@@ -88,21 +88,6 @@ class IssueReadModel:
                 pipe.set(f"gw:submission:{event.submission_id}", number)
                 pipe.zrem(PENDING, str(event.submission_id))
                 await pipe.execute()
-
-    async def note_state(self, state: IssueState) -> None:
-        """Where the issue sits and who holds it, as the lifecycle says (the summary's `state` included)."""
-        fields = {
-            "state": state.state,
-            "tier": state.tier or "",
-            "unit": state.unit or "",
-            "referral_id": state.referral_id or "",
-            "handler_code": state.handler_code or "",
-            "co_handlers": ",".join(state.co_handlers),
-            "deadline": state.deadline.isoformat() if state.deadline else "",
-            "satisfaction": state.satisfaction or "",
-            "reopened": str(state.reopened),
-        }
-        await self._redis.hset(f"gw:issue:{state.issue_id}", mapping=fields)
 
     async def issue(self, number: str) -> IssueView | None:
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -268,30 +268,24 @@ class ReviewController(Controller):
         return ReviewAccepted(review_id=review_id, decisions=len(commands), status_url=f"{API}/reviews/{review_id}")
 
     @get("/{review_id:str}", operation_id="getReview", summary="What became of each decision of a review")
-    async def status(self, review_id: str, state: State) -> ReviewStatus:
-        record, outcomes = await state.review_outcomes.get(review_id)
+    async def status(self, review_id: str, state: State, every: bool = False) -> ReviewStatus:
+        """Counts, and every refusal with its reason; `?every=true` lists the applied decisions too."""
+        record, applied, refused, applied_decisions = await state.review_outcomes.get(review_id, every)
         if record is None:
             raise NotFoundException(f"no review {review_id}")
         rows = [
-            DecisionOutcome(
-                issue_id=o.issue_id,
-                decision=o.decision,
-                status="refused" if hasattr(o, "reason") else "applied",
-                field=getattr(o, "field", None),
-                reason=getattr(o, "reason", None),
-            )
-            for o in outcomes
-        ]
-        refused = sum(r.status == "refused" for r in rows)
+            DecisionOutcome(issue_id=o.issue_id, decision=o.decision, status="refused", field=o.field, reason=o.reason)
+            for o in refused
+        ] + [DecisionOutcome(issue_id=i, decision=d, status="applied") for i, d in applied_decisions.items()]
         return ReviewStatus(
             review_id=review_id,
             tier=record.tier,
             unit=record.unit,
             month=record.month,
             decisions=record.decisions,
-            applied=len(rows) - refused,
-            refused=refused,
-            pending=record.decisions - len(rows),
+            applied=applied,
+            refused=len(refused),
+            pending=record.decisions - applied - len(refused),
             outcomes=sorted(rows, key=lambda r: r.issue_id),
         )
 

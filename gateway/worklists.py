@@ -34,9 +34,13 @@ def _handler(code: str) -> str:
 
 
 class WorkLists:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    """`cached=0` (the API's side) reads every state from Valkey; the projector keeps a cache and writes
+    a batch's changes in one round trip (`flush`)."""
+
+    def __init__(self, redis: aioredis.Redis, cached: int = 0) -> None:
         self._redis = redis
-        self.states = IssueStates(redis, "gw")
+        self.states = IssueStates(redis, "gw", cached=cached)
+        self._queued: list[tuple[str, tuple[object, ...]]] = []  # index changes, written by `flush`
 
     async def apply(self, event: IssueEvent) -> IssueState | None:
         """Fold one event and refile the issue; returns its new state."""
@@ -48,28 +52,41 @@ class WorkLists:
             return before
         if after is before:
             return after
+        await self.states.put(after)
         score = after.received_at.timestamp()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(f"gw:issue-state:{after.issue_id}", msgspec.json.encode(after))
-            if before and before.unit and before.unit != after.unit:
-                pipe.zrem(_at(before.unit), after.issue_id)
-            if after.unit:
-                if after.state in TERMINAL:
-                    pipe.zrem(_at(after.unit), after.issue_id)
-                else:
-                    pipe.zadd(_at(after.unit), {after.issue_id: score})
-            if before is None:
-                unit = after.station_code.split("-W")[0]
-                pipe.zadd(_received(unit), {after.issue_id: score})
-            for code in _handlers(before):
-                if code not in _handlers(after):
-                    pipe.zrem(_handler(code), after.issue_id)
-            for code in _handlers(after):
-                pipe.zadd(_handler(code), {after.issue_id: score})
-            if after.referral_id:
-                pipe.set(f"gw:referral:{after.referral_id}", after.issue_id)
-            await pipe.execute()
+        queue = self._queued.append
+        if before and before.unit and before.unit != after.unit:
+            queue(("zrem", (_at(before.unit), after.issue_id)))
+        if after.unit:
+            if after.state in TERMINAL:
+                queue(("zrem", (_at(after.unit), after.issue_id)))
+            else:
+                queue(("zadd", (_at(after.unit), {after.issue_id: score})))
+        if before is None:
+            queue(("zadd", (_received(after.station_code.split("-W")[0]), {after.issue_id: score})))
+        for code in _handlers(before):
+            if code not in _handlers(after):
+                queue(("zrem", (_handler(code), after.issue_id)))
+        for code in _handlers(after):
+            queue(("zadd", (_handler(code), {after.issue_id: score})))
+        if after.referral_id:
+            queue(("set", (f"gw:referral:{after.referral_id}", after.issue_id)))
+        queue(("hset", (f"gw:issue:{after.issue_id}",), {"mapping": _summary(after)}))  # type: ignore[arg-type]
         return after
+
+    async def flush(self) -> None:
+        await self.states.flush()
+        if not self._queued:
+            return
+        queued, self._queued = self._queued, []
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for name, args, *kwargs in queued:
+                    getattr(pipe, name)(*args, **(kwargs[0] if kwargs else {}))
+                await pipe.execute()
+        except BaseException:
+            self._queued = queued + self._queued
+            raise
 
     async def sitting_at(self, units: list[str]) -> list[str]:
         """Issue numbers sitting at any of the units now, oldest first."""
@@ -94,6 +111,21 @@ class WorkLists:
         return found.decode() if found else None
 
 
+def _summary(state: IssueState) -> dict[str, str]:
+    """Where the issue sits and who holds it, as the lifecycle says, for the issue's summary."""
+    return {
+        "state": state.state,
+        "tier": state.tier or "",
+        "unit": state.unit or "",
+        "referral_id": state.referral_id or "",
+        "handler_code": state.handler_code or "",
+        "co_handlers": ",".join(state.co_handlers),
+        "deadline": state.deadline.isoformat() if state.deadline else "",
+        "satisfaction": state.satisfaction or "",
+        "reopened": str(state.reopened),
+    }
+
+
 def _handlers(state: IssueState | None) -> tuple[str, ...]:
     if state is None or state.handler_code is None or state.state not in ("assigned", "in_progress"):
         return ()
@@ -109,32 +141,40 @@ class ReviewRecord(msgspec.Struct, kw_only=True):
 
 
 class ReviewOutcomes:
-    """What became of each decision of a review (kept 90 days)."""
+    """What became of each decision of a review (kept 90 days): the issues applied, and the refusals
+    with their reasons, so a 10,000-decision review's progress is two counts, not 10,000 records."""
 
     TTL_S = 90 * 24 * 3600
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
+        self._decoder = msgspec.json.Decoder(ReviewDecisionRefused)
 
     async def open(self, record: ReviewRecord) -> None:
         await self._redis.set(f"gw:review:{record.review_id}", msgspec.json.encode(record), ex=self.TTL_S)
 
     async def apply(self, outcome: ReviewDecisionApplied | ReviewDecisionRefused) -> None:
-        key = f"gw:review:{outcome.review_id}:outcomes"
+        applied = isinstance(outcome, ReviewDecisionApplied)
+        key = f"gw:review:{outcome.review_id}:{'applied' if applied else 'refused'}"
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, outcome.issue_id, msgspec.json.encode(outcome))
+            pipe.hset(key, outcome.issue_id, outcome.decision if applied else msgspec.json.encode(outcome))
             pipe.expire(key, self.TTL_S)
             await pipe.execute()
 
     async def get(
-        self, review_id: str
-    ) -> tuple[ReviewRecord | None, list[ReviewDecisionApplied | ReviewDecisionRefused]]:
+        self, review_id: str, every: bool = False
+    ) -> tuple[ReviewRecord | None, int, list[ReviewDecisionRefused], dict[str, str]]:
+        """The review, how many decisions were applied, the refusals, and (if `every`) issue -> decision applied."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.get(f"gw:review:{review_id}")
-            pipe.hvals(f"gw:review:{review_id}:outcomes")
-            record, outcomes = await pipe.execute()
-        decoder = msgspec.json.Decoder(ReviewDecisionApplied | ReviewDecisionRefused)
+            pipe.hlen(f"gw:review:{review_id}:applied")
+            pipe.hvals(f"gw:review:{review_id}:refused")
+            if every:
+                pipe.hgetall(f"gw:review:{review_id}:applied")
+            record, applied, refused, *rest = await pipe.execute()
         return (
             msgspec.json.decode(record, type=ReviewRecord) if record else None,
-            [decoder.decode(o) for o in outcomes],
+            applied,
+            [self._decoder.decode(r) for r in refused],
+            {k.decode(): v.decode() for k, v in rest[0].items()} if rest else {},
         )

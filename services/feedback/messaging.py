@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 from faststream.kafka import KafkaBroker
 
 from common.consumer import Consumer
-from common.issue_states import IssueLocks
+from common.issue_states import IssueLocks, batch_hooks
 from common.outbox import Outbox
 from common.service import Resource
 from contracts.topics import ISSUE_EVENTS, RATINGS
@@ -34,6 +34,7 @@ def wire(settings: FeedbackSettings):  # type: ignore[no-untyped-def]
             group=settings.consumer_group,
             handle=partial(on_issue_event, deps=deps),
             outbox=outbox,
+            **batch_hooks(deps.states),
         )
         Consumer(
             broker=broker,
@@ -43,6 +44,7 @@ def wire(settings: FeedbackSettings):  # type: ignore[no-untyped-def]
             group=settings.ratings_group,
             handle=partial(on_rating, deps=deps),
             outbox=outbox,
+            **batch_hooks(deps.states),
         )
         return []
 

@@ -9,7 +9,7 @@ from faststream.kafka import KafkaBroker
 
 from common.clock import Clock
 from common.consumer import Consumer
-from common.issue_states import IssueLocks, IssueStates
+from common.issue_states import IssueLocks, IssueStates, batch_hooks
 from common.outbox import Outbox
 from contracts.topics import HANDLER_REPLIES, ISSUE_EVENTS
 from services.referral.adapters import KafkaTopicAdmin, RedisIssueTexts, RedisReferralNumbers
@@ -40,6 +40,7 @@ def wire(settings: ReferralSettings):  # type: ignore[no-untyped-def]
                 group=group,
                 handle=partial(handle, deps=deps),
                 outbox=outbox,
+                **batch_hooks(deps.states),
             )
         return [topics]  # started before the consumers, stopped after them
 

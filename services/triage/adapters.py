@@ -38,12 +38,27 @@ class RedisPendingIndex:
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
+        self._changes: dict[str, str | None] = {}  # written with the batch's `flush`
 
     async def note(self, issue_id: str, month: str | None) -> None:
-        if month is None:
-            await self._redis.zrem(self.KEY, issue_id)
-        else:
-            await self._redis.zadd(self.KEY, {issue_id: month_number(month)})
+        self._changes[issue_id] = month
+
+    async def flush(self) -> None:
+        if not self._changes:
+            return
+        changes, self._changes = self._changes, {}
+        waiting = {i: month_number(m) for i, m in changes.items() if m is not None}
+        done = [i for i, m in changes.items() if m is None]
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                if waiting:
+                    pipe.zadd(self.KEY, waiting)
+                if done:
+                    pipe.zrem(self.KEY, *done)
+                await pipe.execute()
+        except BaseException:
+            self._changes = changes | self._changes
+            raise
 
     async def waiting_before(self, month: str, limit: int = 1000) -> list[str]:
         found = await self._redis.zrangebyscore(self.KEY, "-inf", f"({month_number(month)}", start=0, num=limit)
@@ -55,8 +70,12 @@ class RedisReviews:
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
+        self._noted: set[str] = set()  # this process's recent reviews: one write per review, not per decision
 
     async def note(self, review_id: str, record: dict[str, str]) -> None:
-        key = f"triage:review:{review_id}"
-        if not await self._redis.exists(key):
-            await self._redis.hset(key, mapping=record)
+        if review_id in self._noted:
+            return
+        await self._redis.hset(f"triage:review:{review_id}", mapping=record)
+        if len(self._noted) > 10_000:
+            self._noted.clear()
+        self._noted.add(review_id)

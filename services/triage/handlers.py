@@ -37,6 +37,18 @@ class TriageDeps(msgspec.Struct, frozen=True, kw_only=True):
     policy: reviews.Policy
 
 
+async def prefetch(messages: list[Message], deps: TriageDeps) -> None:
+    """Load every issue a batch touches in one round trip (a merge's target too)."""
+    ids = [m.issue_id for m in messages if isinstance(m, IssueEvent | RecordReviewDecision)]
+    ids += [m.into_issue_id for m in messages if isinstance(m, RecordReviewDecision) and m.into_issue_id]
+    await deps.states.prefetch(ids)
+
+
+async def flush(deps: TriageDeps) -> None:
+    await deps.states.flush()
+    await deps.pending.flush()
+
+
 async def _keep(deps: TriageDeps, state: IssueState) -> None:
     await deps.states.put(state)
     await deps.pending.note(state.issue_id, state.month if state.state == "pending_review" else None)
@@ -135,6 +147,7 @@ async def month_end(deps: TriageDeps, now: datetime, month: str, publish: Publis
     Each step is published before triage's copy records it: a crash in between repeats the step with
     the same event id next time, and readers drop the repeat."""
     done = 0
+    await flush(deps)
     for issue_id in await deps.pending.waiting_before(month):
         async with deps.locks.hold(issue_id):
             state = await deps.states.get(issue_id)
@@ -145,4 +158,5 @@ async def month_end(deps: TriageDeps, now: datetime, month: str, publish: Publis
             await publish([outgoing(ISSUE_EVENTS, issue_id, event)])
             await _keep(deps, apply(state, event))
             done += 1
+    await flush(deps)
     return done

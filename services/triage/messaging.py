@@ -20,7 +20,7 @@ from common.registry.cache import RegistryCache
 from contracts.topics import ISSUE_EVENTS, REVIEW_DECISIONS
 from services.triage import domain, reviews
 from services.triage.adapters import RedisPendingIndex, RedisReviews, RedisTriageStore
-from services.triage.handlers import TriageDeps, month_end, on_issue_event, on_review_decision
+from services.triage.handlers import TriageDeps, flush, month_end, on_issue_event, on_review_decision, prefetch
 from services.triage.settings import TriageSettings
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,8 @@ def wire(settings: TriageSettings):  # type: ignore[no-untyped-def]
                 group=group,
                 handle=partial(handle, deps=deps),
                 outbox=outbox,
+                prefetch=partial(prefetch, deps=deps),
+                flush=partial(flush, deps=deps),
             )
         month_end_clock = MonthEnd(deps, redis, broker, outbox, settings.month_end_check_s)
         return [registry, month_end_clock]  # the registry loads before the consumers start

@@ -35,6 +35,7 @@ TRIAGED = IssueTriaged(
 
 def test_issue_received_sets_the_summary_with_the_masked_voter() -> None:
     assert summary_changes(received()) == {
+        "state": "received",
         "number": NUMBER,
         "kind": "problem",
         "channel": "visit",
