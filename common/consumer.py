@@ -40,6 +40,7 @@ from contracts.topics import (
     DLQ_PARTITION,
     DLQ_REASON,
     DLQ_TOPIC,
+    HEADER_MESSAGE_TYPE,
     Topic,
 )
 
@@ -108,10 +109,13 @@ class Consumer:
         outbox: Outbox | None = None,
         prefetch: Callable[[list[Message]], Awaitable[None]] | None = None,
         flush: Callable[[], Awaitable[None]] | None = None,
+        wants: frozenset[str] | None = None,
     ) -> None:
         self.broker, self.settings, self.topic, self.group, self.handle = broker, settings, topic, group, handle
         self.outbox = outbox
         self._prefetch, self._flush = prefetch, flush  # batch-wide reads before the handlers, writes after
+        # Only these message types are decoded and handled; others are passed over by their header.
+        self._wants = {t.encode() for t in wants} if wants is not None else None
         self._redis = redis
         self._decoder = msgspec.json.Decoder(topic.messages)
         self._tags = message_tags(topic.messages)
@@ -144,6 +148,8 @@ class Consumer:
         decoded: list[tuple[Any, Message]] = []
         undecodable: dict[str, tuple[Any, str]] = {}  # stable id -> (record, reason)
         for record in records:
+            if self._wants is not None and _message_type(record) not in self._wants:
+                continue
             try:
                 decoded.append((record, self._decoder.decode(record.value)))
             except (msgspec.ValidationError, msgspec.DecodeError) as exc:
@@ -236,6 +242,13 @@ class Consumer:
         }
         key = record.key.decode("utf-8", "replace") if record.key else ""
         return Outgoing(DEAD_LETTER.name, key, record.value or b"", headers)
+
+
+def _message_type(record: Any) -> bytes | None:
+    for name, value in record.headers or ():
+        if name == HEADER_MESSAGE_TYPE:
+            return bytes(value)
+    return None
 
 
 def _record_id(record: Any) -> str:

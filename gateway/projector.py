@@ -29,6 +29,10 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
             await work.apply(event)
             return []
 
+        async def flush() -> None:
+            await issues.flush()  # the history and summary first: the work lists' state overrides its "received"
+            await work.flush()
+
         async def prefetch(events: list[IssueEvent]) -> None:
             await work.states.prefetch([e.issue_id for e in events])
 
@@ -40,7 +44,7 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
             group=settings.projector_group,
             handle=project,
             prefetch=prefetch,
-            flush=work.flush,
+            flush=flush,
         )
 
         reviews = ReviewOutcomes(redis)

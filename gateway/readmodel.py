@@ -76,18 +76,34 @@ class IssueReadModel:
         self._apply = redis.register_script(_APPLY)
         self._entry = msgspec.json.Encoder()
         self._entries = msgspec.json.Decoder(HistoryEntry)
+        self._queued: list[IssueEvent] = []
 
     async def apply(self, event: IssueEvent) -> None:
-        number = event.issue_id
-        args: list[str | bytes] = [str(event.event_id), self._entry.encode(history_entry(event))]
-        for field, value in summary_changes(event).items():
-            args += [field, value]
-        await self._apply(keys=[f"gw:history:{number}", f"gw:seen:{number}", f"gw:issue:{number}"], args=args)
-        if isinstance(event, IssueReceived):
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(f"gw:submission:{event.submission_id}", number)
-                pipe.zrem(PENDING, str(event.submission_id))
+        """Queue the event for the batch's `flush` (the projector calls it once per batch)."""
+        self._queued.append(event)
+
+    async def flush(self) -> None:
+        """Append each queued event to its issue's history once, however often delivered, and update the
+        summaries: one round trip for the batch."""
+        if not self._queued:
+            return
+        queued, self._queued = self._queued, []
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for event in queued:
+                    number = event.issue_id
+                    args: list[str | bytes] = [str(event.event_id), self._entry.encode(history_entry(event))]
+                    for field, value in summary_changes(event).items():
+                        args += [field, value]
+                    keys = [f"gw:history:{number}", f"gw:seen:{number}", f"gw:issue:{number}"]
+                    await self._apply(keys=keys, args=args, client=pipe)
+                    if isinstance(event, IssueReceived):
+                        pipe.set(f"gw:submission:{event.submission_id}", number)
+                        pipe.zrem(PENDING, str(event.submission_id))
                 await pipe.execute()
+        except BaseException:
+            self._queued = queued + self._queued
+            raise
 
     async def issue(self, number: str) -> IssueView | None:
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -77,7 +77,10 @@ async def on_rating(command: Message, deps: FeedbackDeps) -> list[Outgoing]:
         if isinstance(command, RateIssue):
             events = _rate(state, command)
         else:
-            events = [domain.close_unreachable(state, command, await deps.clock.now(), deps.unreachable_after)]
+            # The gateway stamps the command with the platform clock; our own reading may be up to half a
+            # second behind a clock just moved forward, so the later of the two is "now".
+            now = max(await deps.clock.now(), command.occurred_at)
+            events = [domain.close_unreachable(state, command, now, deps.unreachable_after)]
         folded = state
         for event in events:
             folded = apply(folded, event)  # IllegalTransition is a ValueError: dead-lettered with its reason

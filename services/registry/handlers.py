@@ -86,6 +86,11 @@ def decision_records(command: PutEntities | RemoveEntities, decision: domain.Dec
     return out
 
 
+USAGE_EVENTS = frozenset(
+    str(e.__struct_config__.tag) for e in (IssueReceived, IssueAssigned, IssueClosed, IssueMerged, IssueReopened)
+)
+
+
 async def on_issue_event(event: Message, deps: RegistryDeps) -> list[Outgoing]:
     """Keep count of what open issues point at, so nothing they need is removed."""
     if isinstance(event, IssueReceived):

@@ -13,7 +13,7 @@ from common.outbox import Outbox
 from common.registry.cache import RegistryCache
 from contracts.topics import ISSUE_EVENTS, REGISTRY_COMMANDS
 from services.registry.adapters import RedisUsage
-from services.registry.handlers import RegistryDeps, on_command, on_issue_event
+from services.registry.handlers import USAGE_EVENTS, RegistryDeps, on_command, on_issue_event
 from services.registry.settings import RegistrySettings
 
 
@@ -39,6 +39,7 @@ def wire(settings: RegistrySettings):  # type: ignore[no-untyped-def]
             group=settings.usage_group,
             handle=partial(on_issue_event, deps=deps),
             outbox=outbox,
+            wants=USAGE_EVENTS,
         )
         return [registry]  # loaded before the consumers start
 
