@@ -1,10 +1,13 @@
-"""A tiny HTTP health endpoint beside each service's broker: GET /health -> 200 or 503 with JSON."""
+"""A tiny HTTP health endpoint beside each service's broker: GET /health -> 200 or 503 with JSON; and
+any read-only routes the service adds."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 import redis.asyncio as aioredis
@@ -41,9 +44,18 @@ def broker_and_redis(broker: KafkaBroker, redis: aioredis.Redis) -> dict[str, Ch
     return {"broker": broker_ok, "redis": redis_ok}
 
 
+Route = Callable[[dict[str, str]], Awaitable[tuple[int, str, bytes]]]  # query -> (status, content type, body)
+
+
 class HealthServer:
-    def __init__(self, service: str, host: str, port: int, checks: dict[str, Check]) -> None:
+    """`/health` for the launcher and the orchestrator; a part may add read-only routes beside it (oversight
+    answers its ledger queries here)."""
+
+    def __init__(
+        self, service: str, host: str, port: int, checks: dict[str, Check], routes: dict[str, Route] | None = None
+    ) -> None:
         self.service, self.host, self.port, self.checks = service, host, port, checks
+        self.routes = dict(routes or {})
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -65,14 +77,18 @@ class HealthServer:
             while (await asyncio.wait_for(reader.readline(), timeout=5.0)) not in (b"\r\n", b"\n", b""):
                 pass
             parts = request_line.split()
-            if len(parts) >= 2 and parts[1] in (b"/health", b"/healthz"):
+            url = urlsplit(parts[1].decode("latin-1")) if len(parts) >= 2 else urlsplit("/")
+            content_type = "application/json"
+            if url.path in ("/health", "/healthz"):
                 healthy, body = await self.report()
-                status = "200 OK" if healthy else "503 Service Unavailable"
+                status, payload = ("200 OK" if healthy else "503 Service Unavailable"), msgspec.json.encode(body)
+            elif route := self.routes.get(url.path):
+                code, content_type, payload = await route(dict(parse_qsl(url.query)))
+                status = f"{code} {HTTPStatus(code).phrase}"
             else:
-                status, body = "404 Not Found", {"error": "not found"}
-            payload = msgspec.json.encode(body)
+                status, payload = "404 Not Found", msgspec.json.encode({"error": "not found"})
             writer.write(
-                f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+                f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(payload)}\r\n"
                 "Connection: close\r\n\r\n".encode()
                 + payload
             )

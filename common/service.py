@@ -24,7 +24,8 @@ from common.telemetry import setup_tracing
 
 
 class Resource(Protocol):
-    """Something a service starts before its consumers and stops after them (a registry cache)."""
+    """Something a service starts before its consumers and stops after them (a registry cache). One with
+    a `routes` attribute (path -> handler) is also served read-only beside `/health`."""
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
@@ -48,7 +49,8 @@ async def _run(name: str, settings: BaseSettings, wire: Wiring, owner: str, prov
     resources = list(wire(broker, redis, outbox) or ())
     sweeper: list[asyncio.Task[None]] = []
 
-    health = HealthServer(name, settings.health_host, settings.health_port, broker_and_redis(broker, redis))
+    routes = {path: route for r in resources for path, route in getattr(r, "routes", {}).items()}
+    health = HealthServer(name, settings.health_host, settings.health_port, broker_and_redis(broker, redis), routes)
 
     async def start_resources() -> None:
         for resource in resources:

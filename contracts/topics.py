@@ -17,6 +17,7 @@ from contracts.commands import (
 )
 from contracts.intake import SubmissionMessage
 from contracts.issues import IssueEventMessage
+from contracts.oversight import AssessmentMessage
 from contracts.registry import RegistryCommandMessage, RegistryEventMessage, RegistryOutcomeMessage
 
 
@@ -87,6 +88,13 @@ DEAD_LETTER: Final = Topic(
     "with dlq.* headers giving the reason, source topic, partition, offset, group and attempts.",
 )
 
+ASSESSMENTS: Final = Topic(
+    name="oversight.assessments.v1",
+    partitions=2,
+    key="<kind>:<key>",
+    messages=AssessmentMessage,
+    description="Monthly assessment scores of departments, towns and villages, with the inputs behind each.",
+)
 REGISTRY_COMMANDS: Final = Topic(
     name="registry.commands.v1",
     partitions=1,  # one at a time, in order: each is checked against everything applied before it
@@ -118,6 +126,7 @@ ALL_TOPICS: Final = (
     HANDLER_REPLIES,
     RATINGS,
     NOTIFICATIONS,
+    ASSESSMENTS,
     REGISTRY_COMMANDS,
     REGISTRY_ENTITIES,
     REGISTRY_OUTCOMES,

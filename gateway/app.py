@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
+import httpx
 import msgspec
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
@@ -30,6 +31,7 @@ from common.settings import load_settings
 from common.telemetry import setup_tracing
 from contracts.intake import SubmitIntake, VoterContact
 from contracts.topics import SUBMISSIONS
+from gateway.oversight_api import OversightController
 from gateway.readmodel import IssueReadModel, RegistryOutcomes
 from gateway.registry_api import RegistryController
 from gateway.schemas import IntakeAccepted, IntakeRequest, IssueView, SubmissionStatus
@@ -153,6 +155,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         broker: KafkaBroker = make_broker(settings, "gateway")
         await broker.start()
         registry = RegistryCache(settings.kafka_bootstrap, poll_ms=settings.kafka_fetch_max_wait_ms)
+        oversight = httpx.AsyncClient(base_url=settings.oversight_url, timeout=60)
         await registry.start()
         outbox = Outbox(redis, "gateway", await current_epoch(redis), settings.outbox_republish_after_s)
         locations = Locations(redis, outbox)
@@ -171,6 +174,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             review_outcomes=ReviewOutcomes(redis),
             clock_adjustable=settings.clock_adjustable,
             unreachable_after_days=settings.unreachable_after_days,
+            oversight=oversight,
         )
         try:
             yield
@@ -178,6 +182,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             noting.cancel()
             await locations.flush()
             await registry.stop()
+            await oversight.aclose()
             await broker.stop()
             await redis.aclose()
             provider.shutdown()
@@ -190,6 +195,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             ReviewController,
             ReferralController,
             ClockController,
+            OversightController,
             RegistryController,
             health,
         ],

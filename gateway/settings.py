@@ -12,4 +12,5 @@ class GatewaySettings(BaseSettings, frozen=True, kw_only=True):
     publish_timeout_s: float = 10.0
     clock_adjustable: bool = False  # tests and demos may move the platform clock forward
     unreachable_after_days: float = 7  # the same setting as feedback's: when an unrated issue may be closed
+    oversight_url: str = "http://127.0.0.1:18087"  # the oversight service's query endpoint (its health port)
     registry_wait_s: float = 10.0  # how long a registry change waits for its outcome before answering 202

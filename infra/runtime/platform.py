@@ -219,11 +219,12 @@ class Platform:
                     health_url=f"http://127.0.0.1:{port}/health",
                 )
             )
+        oversight = next((p.health_url or "" for p in parts if p.name == "oversight"), "").removesuffix("/health")
         parts.append(
             Part(
                 "gateway",
                 [sys.executable, "-m", "gateway.main"],
-                self._env({"HTTP_PORT": str(self.ports.gateway)}),
+                self._env({"HTTP_PORT": str(self.ports.gateway)} | ({"OVERSIGHT_URL": oversight} if oversight else {})),
                 health_url=f"{self.gateway_url}/health",
             )
         )

@@ -6,18 +6,23 @@ way to the city. Then feedback, ratings, a reopen, and month end on a clock move
 from __future__ import annotations
 
 import asyncio
+import io
 import uuid
 from collections import Counter
+from datetime import date
 
 import httpx
 import msgspec
+import openpyxl
 import pytest
 
+from common.registry.cache import RegistryCache
 from contracts.issues import IssueEventMessage
 from contracts.topics import ISSUE_EVENTS, NOTIFICATIONS
 from infra.department import run_department
 from infra.runtime.platform import Platform
 from infra.topic_reader import read_topic
+from services.oversight.ledger import Ledger
 from tests.integration.test_first_path import submit, wait_for_issue
 
 TOWN = "610902001"
@@ -318,3 +323,58 @@ async def test_month_end_escalates_or_carries_over_by_the_tiers_policy(
     closed = await until(client, fed_back, "closed")
     details = closed["history"][-1]["details"]
     assert details.items() >= {"unreachable": True, "reason": "电话无人接听", "closed_by": "hotline-1"}.items()
+
+
+async def test_oversight_recounts_from_the_topic_supervises_overdue_work_and_reports(
+    platform: Platform, client: httpx.AsyncClient
+) -> None:
+    """Runs after the month: the clock has moved a month on, so the scenario's open referral is overdue."""
+    held = (await client.get("/api/v1/referrals/", params={"handler": "d-agriculture-forestry-water"})).json()
+    assert held, "the scenario left a joint referral in progress"
+    overdue_issue = held[0]["number"]
+    for _ in range(300):  # supervision runs on the platform clock, every second here
+        found = await issue(client, overdue_issue)
+        if any(h["type"] == "oversight.issue_supervised.v1" for h in found["history"]):
+            break
+        await asyncio.sleep(0.1)
+    supervised = [h for h in found["history"] if h["type"] == "oversight.issue_supervised.v1"]
+    assert len(supervised) == 1 and supervised[0]["details"]["overdue_days"] >= 1
+    overdue = (await client.get("/api/v1/oversight/overdue")).json()
+    assert overdue_issue in {o["issue_id"] for o in overdue}
+    notes = await read_topic(platform.kafka_bootstrap, NOTIFICATIONS.name)
+    told = {msgspec.json.decode(r.value)["recipient"] for r in notes if r.key == overdue_issue.encode()}
+    assert any(t.startswith("superior:") for t in told) and any(t.startswith("leader:") for t in told)
+
+    # the service's ledgers equal a recount from nothing but the topics
+    late = RegistryCache(platform.kafka_bootstrap)
+    await late.start()
+    try:
+        clock = (await client.get("/api/v1/clock/")).json()
+        today = date.fromisoformat(clock["now"][:10])
+        for _ in range(20):  # the topic may still be moving (supervision of other overdue work): until it rests
+            recount = Ledger()
+            for record in await read_topic(platform.kafka_bootstrap, ISSUE_EVENTS.name):
+                recount.apply_raw(record.value)
+            differ = []
+            for by in ("town", "handler", "category", "unit"):
+                served = (await client.get("/api/v1/oversight/ledgers", params={"by": by, "period": "all"})).json()
+                mine = msgspec.to_builtins(recount.rows(late.view, by=by, period="all", today=today))
+                if served != mine:
+                    differ.append(by)
+            if not differ:
+                break
+            await asyncio.sleep(0.5)
+        assert differ == []
+        assert sum(r.get("collected", 0) for r in mine) == recount.issues_count() > 10
+    finally:
+        await late.stop()
+
+    scores = (await client.get("/api/v1/oversight/assessment", params={"kind": "department", "period": "all"})).json()
+    assert all(abs(sum(line["points"] for line in s["lines"]) - s["score"]) < 0.01 for s in scores)
+    month = clock["month"]
+    xlsx = await client.get("/api/v1/oversight/monthly-report.xlsx", params={"month": month})
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    workbook = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    assert len(workbook.sheetnames) >= 5
+    pdf = await client.get("/api/v1/oversight/monthly-report.pdf", params={"month": month})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")

@@ -1,0 +1,58 @@
+"""Oversight's wiring: the ledgers (rebuilt from the issue topic at every start, then followed), the
+registry cache, the supervision clock, and the read-only queries served beside `/health`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import redis.asyncio as aioredis
+from faststream.kafka import KafkaBroker
+
+from common.bus import Outgoing, publish_all
+from common.clock import Clock
+from common.outbox import Outbox
+from common.registry.cache import RegistryCache
+from common.topic_follower import TopicFollower
+from contracts.topics import ISSUE_EVENTS
+from services.oversight import assessment
+from services.oversight.ledger import Ledger
+from services.oversight.queries import Queries
+from services.oversight.settings import OversightSettings
+from services.oversight.supervision import Supervisor
+
+
+class _Served:
+    """Adds the queries' routes to the health server (see common.service.Resource)."""
+
+    def __init__(self, queries: Queries) -> None:
+        self.routes = queries.routes
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+def wire(settings: OversightSettings):  # type: ignore[no-untyped-def]
+    model = assessment.load_model(Path(settings.assessment_file) if settings.assessment_file else None)
+
+    def attach(broker: KafkaBroker, redis: aioredis.Redis, outbox: Outbox | None) -> list:  # type: ignore[type-arg]
+        ledger = Ledger()
+        registry = RegistryCache(settings.kafka_bootstrap, poll_ms=settings.kafka_fetch_max_wait_ms)
+        follower = TopicFollower(
+            settings.kafka_bootstrap, ISSUE_EVENTS.name, lambda record: ledger.apply_raw(record.value), poll_ms=100
+        )
+
+        async def publish(records: list[Outgoing]) -> None:
+            published = await publish_all(broker, records)
+            if outbox:
+                async with redis.pipeline(transaction=True) as pipe:
+                    outbox.keep(pipe, published)
+                    await pipe.execute()
+
+        queries = Queries(ledger, lambda: registry.view, Clock(redis), settings.district_code, model)
+        supervisor = Supervisor(ledger, lambda: registry.view, redis, publish, model, settings.supervision_every_s)
+        return [registry, follower, _Served(queries), supervisor]
+
+    return attach
