@@ -1,6 +1,8 @@
 """`make bench`: in one run on the embedded default, the broker's floor; intake throughput and latency with
 the event archive off and on (the archive must cost under 10%); the restore rate of 1,000,000 records; and
-registry lookups at the demo district's size (`infra.registry_bench`).
+registry lookups at the demo district's size (`infra.registry_bench`); the workflow's month-end review and
+decision-to-referral trip (`infra.workflow_bench`); and oversight's ledgers over a year of a district's work
+(`services.oversight.ledger_bench`).
 
 Starts its own platform on free loopback ports in a temporary directory, and stops it afterwards.
 Figures go to stdout and to var/bench/results.json."""
@@ -23,11 +25,13 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.topics import ISSUE_EVENTS
+from infra import workflow_bench
 from infra.archive.bench import restore_rate
 from infra.loadgen import Connection, submit
 from infra.registry_bench import lookup_figures
 from infra.runtime.demo import load_demo_registry
 from infra.runtime.platform import APPLICATION_PARTS, Platform, Ports
+from services.oversight import ledger_bench
 from services.registry.demo import demo_district
 
 BODY = {"channel": "online", "station_code": "610902001001", "kind": "problem", "text": "村口道路破损，雨天积水" * 8}
@@ -213,6 +217,8 @@ def main() -> None:
         },
         "restore": asyncio.run(restore_rate(args.restore_records)),
         "registry_lookups": lookup_figures(),
+        "workflow": workflow_bench.run(),
+        "oversight_ledgers": ledger_bench.benchmark(),
         "machine": {"cpus": os.cpu_count(), "python": host.python_version(), "system": host.platform()},
     }
     out = Path("var/bench/results.json")
