@@ -17,7 +17,7 @@ from contracts.commands import (
 )
 from contracts.intake import SubmissionMessage
 from contracts.issues import IssueEventMessage
-from contracts.oversight import AssessmentMessage
+from contracts.oversight import AssessmentMessage, OversightRecordMessage
 from contracts.registry import RegistryCommandMessage, RegistryEventMessage, RegistryOutcomeMessage
 
 
@@ -95,6 +95,14 @@ ASSESSMENTS: Final = Topic(
     messages=AssessmentMessage,
     description="Monthly assessment scores of departments, towns and villages, with the inputs behind each.",
 )
+OVERSIGHT_RECORDS: Final = Topic(
+    name="oversight.records.v1",
+    partitions=2,
+    key="record_id",
+    messages=OversightRecordMessage,
+    description="Records oversight keeps, from the gateway: deputies' receptions and visits of voters, training "
+    "sessions, emergency fund allocations to issues, and callbacks to the voters of closed issues.",
+)
 REGISTRY_COMMANDS: Final = Topic(
     name="registry.commands.v1",
     partitions=1,  # one at a time, in order: each is checked against everything applied before it
@@ -127,6 +135,7 @@ ALL_TOPICS: Final = (
     RATINGS,
     NOTIFICATIONS,
     ASSESSMENTS,
+    OVERSIGHT_RECORDS,
     REGISTRY_COMMANDS,
     REGISTRY_ENTITIES,
     REGISTRY_OUTCOMES,

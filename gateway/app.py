@@ -32,6 +32,7 @@ from common.telemetry import setup_tracing
 from contracts.intake import SubmitIntake, VoterContact
 from contracts.topics import SUBMISSIONS
 from gateway.oversight_api import OversightController
+from gateway.oversight_records_api import OversightRecordsController
 from gateway.readmodel import IssueReadModel, RegistryOutcomes
 from gateway.registry_api import RegistryController
 from gateway.schemas import IntakeAccepted, IntakeRequest, IssueView, SubmissionStatus
@@ -196,6 +197,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             ReferralController,
             ClockController,
             OversightController,
+            OversightRecordsController,
             RegistryController,
             health,
         ],

@@ -295,6 +295,21 @@ class Ledger:
         self._count(issue, AT["flagged"], month, unit, handler)
         self._mark(issue, "flagged", month, unit, handler)
 
+    def closing(self, issue_id: str) -> tuple[str | None, str | None] | None:
+        """For callbacks: (the satisfaction recorded, the handler that completed it) of a closed issue; None while
+        it is not closed (or unknown). Closed is final, so the answer never changes once there is one."""
+        issue = self._issues.get(issue_id)
+        if issue is None or issue.closed_month is None:
+            return None
+        return issue.rating, issue.completed_by
+
+    def closed_issues(self, period: str = "all") -> list[tuple[str, str]]:
+        """(issue id, month closed) of the issues closed in the period, by id: what callbacks are drawn from."""
+        check_period(period)
+        return sorted(
+            (i.id, month) for i in self._issues.values() if (month := i.closed_month) and _in_period(month, period)
+        )
+
     def issues_count(self) -> int:
         return len(self._issues)
 

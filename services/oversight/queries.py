@@ -1,7 +1,8 @@
 """Oversight's read-only answers, served beside its health endpoint: ledgers, overdue supervision and the
-monthly notice, assessment scores, rankings (exemplars), the accountability list, and the monthly
-report as Excel and PDF. Everything is computed from the in-memory ledgers, which are rebuilt from the
-issue topic at start."""
+monthly notice, assessment scores, rankings (exemplars), the accountability list, the monthly
+report as Excel and PDF, and the records kept beside them (deputies' contacts, training, emergency funds,
+callbacks). Everything is computed from the in-memory ledgers and records, which are rebuilt from the
+issue and records topics at start."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import msgspec
 from common.clock import CHINA, Clock, month_of
 from common.registry.view import RegistryView
 from services.oversight import assessment
-from services.oversight.ledger import Ledger
+from services.oversight.ledger import Ledger, check_period
+from services.oversight.records import CONTACT_BY, DEFAULT_SHARE, Records
 from services.oversight.reports import monthly_pdf, monthly_workbook
 from services.oversight.views import FIGURES, LedgerRow, MonthlyReport
 
@@ -34,9 +36,16 @@ def total(rows: list[LedgerRow], key: str, name: str, kind: str, period: str) ->
 
 class Queries:
     def __init__(
-        self, ledger: Ledger, registry: Callable[[], RegistryView], clock: Clock, district: str, model: assessment.Model
+        self,
+        ledger: Ledger,
+        registry: Callable[[], RegistryView],
+        clock: Clock,
+        district: str,
+        model: assessment.Model,
+        records: Records | None = None,
     ) -> None:
         self.ledger, self._registry, self._clock, self.district, self.model = ledger, registry, clock, district, model
+        self.records = records if records is not None else Records(ledger)
 
     @property
     def routes(self) -> dict[str, Callable[[dict[str, str]], Awaitable[Answer]]]:
@@ -50,6 +59,11 @@ class Queries:
             "/reports/monthly.xlsx": self.workbook,
             "/reports/monthly.pdf": self.pdf,
             "/stats": self.stats,
+            "/contacts": self.contacts,
+            "/training": self.training,
+            "/funds": self.funds,
+            "/callbacks/due": self.callbacks_due,
+            "/callbacks": self.callbacks,
         }
 
     async def _today(self) -> date:
@@ -145,3 +159,51 @@ class Queries:
     async def _month(self, query: dict[str, str]) -> str:
         month = query.get("month") or month_of(await self._clock.now())
         return month
+
+    # -- records: deputies' contacts, training, emergency funds, callbacks ---------------------
+
+    async def _checked_period(self, query: dict[str, str]) -> str | None:
+        period = await self._period(query)
+        try:
+            return check_period(period)
+        except ValueError:
+            return None
+
+    async def contacts(self, query: dict[str, str]) -> Answer:
+        by = query.get("by", "deputy")
+        if by not in CONTACT_BY:
+            return _bad("by", f"one of {', '.join(CONTACT_BY)}")
+        if (period := await self._checked_period(query)) is None:
+            return _bad("period", "YYYY-MM, YYYY or all")
+        return 200, JSON, msgspec.json.encode(self.records.contacts(self._registry(), by=by, period=period))
+
+    async def training(self, query: dict[str, str]) -> Answer:
+        if (period := await self._checked_period(query)) is None:
+            return _bad("period", "YYYY-MM, YYYY or all")
+        return 200, JSON, msgspec.json.encode(self.records.training(self._registry(), period=period))
+
+    async def funds(self, query: dict[str, str]) -> Answer:
+        if (period := await self._checked_period(query)) is None:
+            return _bad("period", "YYYY-MM, YYYY or all")
+        return 200, JSON, msgspec.json.encode(self.records.funds(period=period))
+
+    async def callbacks_due(self, query: dict[str, str]) -> Answer:
+        """Closed issues drawn for a callback (?share=, default DEFAULT_SHARE; ?period= of closing, default all)."""
+        try:
+            share = float(query.get("share", DEFAULT_SHARE))
+        except ValueError:
+            share = -1.0
+        if not 0 <= share <= 1:
+            return _bad("share", "a number from 0 to 1")
+        period = query.get("period", "all")
+        try:
+            check_period(period)
+        except ValueError:
+            return _bad("period", "YYYY-MM, YYYY or all")
+        self.records.settle_all()
+        return 200, JSON, msgspec.json.encode(self.records.callbacks_due(share=share, period=period))
+
+    async def callbacks(self, query: dict[str, str]) -> Answer:
+        if (period := await self._checked_period(query)) is None:
+            return _bad("period", "YYYY-MM, YYYY or all")
+        return 200, JSON, msgspec.json.encode(self.records.callbacks(period=period))

@@ -369,6 +369,34 @@ async def test_oversight_recounts_from_the_topic_supervises_overdue_work_and_rep
     finally:
         await late.stop()
 
+    # a deputy's reception is counted; a callback finding the city case's "satisfied" untrue flags it
+    records = "/api/v1/oversight/records"
+    body = {
+        "deputy_code": "D00010",
+        "station_code": DISTRICT,
+        "kind": "reception",
+        "held_on": str(today),
+        "voters_met": 12,
+    }
+    assert (await client.post(f"{records}/contacts", json=body)).status_code == 202
+    for _ in range(100):
+        contacts = (await client.get(f"{records}/contacts", params={"by": "deputy", "period": "all"})).json()
+        if any(c.get("key") == "D00010" and c.get("voters_met") == 12 for c in contacts):
+            break
+        await asyncio.sleep(0.1)
+    assert any(c.get("key") == "D00010" and c.get("voters_met") == 12 for c in contacts), contacts
+    due = (await client.get(f"{records}/callbacks/due", params={"share": "1"})).json()
+    rated = [d for d in due if d.get("recorded") in ("satisfied", "basically_satisfied")]
+    assert rated, due
+    callback = {"issue_id": rated[0]["issue_id"], "answer": "dissatisfied", "called_by": "oversight-1"}
+    assert (await client.post(f"{records}/callbacks", json=callback)).status_code == 202
+    for _ in range(100):
+        made = (await client.get(f"{records}/callbacks", params={"period": "all"})).json()
+        if made.get("mismatched"):
+            break
+        await asyncio.sleep(0.1)
+    assert [m["issue_id"] for m in made["mismatches"]] == [rated[0]["issue_id"]]
+
     scores = (await client.get("/api/v1/oversight/assessment", params={"kind": "department", "period": "all"})).json()
     assert all(abs(sum(line["points"] for line in s["lines"]) - s["score"]) < 0.01 for s in scores)
     month = clock["month"]
