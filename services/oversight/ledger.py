@@ -43,7 +43,7 @@ from contracts.issues import (
     ReferralSent,
     ReferralUnable,
 )
-from contracts.registry import AdminUnit, Deputy, Handler, Station
+from contracts.registry import AdminUnit, Deputy, GridRole, Handler, Station
 from contracts.vocabulary import SATISFACTION, UNABLE_REASONS
 from services.oversight.views import FIGURES, AccountabilityEntry, LedgerRow, OverdueItem
 
@@ -387,8 +387,10 @@ class Ledger:
         """Exemplars (典型): towns (whole subtree) or villages by results (resolved on the spot + resolved +
         closed, descending, then fewer dissatisfied); deputies by the issues they collected that were closed
         satisfied or basically satisfied (then by issues collected)."""
-        if kind == "deputy":
+        if kind in ("deputy", "grid_staff"):
             vectors = list(self._vectors(view, "deputy", period, today, None))
+            if kind == "grid_staff":  # grid leaders and members (网长, 网格员) are deputies holding a grid role
+                vectors = [kv for kv in vectors if view.referrers("deputy_grid_roles", kv[0])]
             vectors.sort(key=lambda kv: (-kv[1][AT["closed_content"]], -kv[1][AT["collected"]], kv[0]))
         elif kind in ("town", "village"):
             found = self._vectors(view, "town" if kind == "town" else "unit", period, today, None)
@@ -396,9 +398,14 @@ class Ledger:
             results = (AT["resolved_on_spot"], AT["resolved"], AT["closed"])
             vectors.sort(key=lambda kv: (-sum(kv[1][i] for i in results), kv[1][AT["dissatisfied"]], kv[0]))
         else:
-            raise ValueError(f"kind must be town, village or deputy, not {kind!r}")
-        by = "deputy" if kind == "deputy" else "unit"
-        return [self._row(view, by, key, period, vector) for key, vector in vectors]
+            raise ValueError(f"kind must be town, village, deputy or grid_staff, not {kind!r}")
+        by = "deputy" if kind in ("deputy", "grid_staff") else "unit"
+        rows = [self._row(view, by, key, period, vector) for key, vector in vectors]
+        if kind == "grid_staff":
+            for row in rows:
+                roles = [view.get(GridRole, code) for code in sorted(view.referrers("deputy_grid_roles", row.key))]
+                row.kind = "、".join(r.role for r in roles if r) or row.kind
+        return rows
 
     def _row(self, view: RegistryView, by: str, key: str, period: str, vector: list[int]) -> LedgerRow:
         dim = "unit" if by == "town" else by

@@ -113,8 +113,8 @@ class Queries:
 
     async def rankings(self, query: dict[str, str]) -> Answer:
         kind = query.get("kind", "town")
-        if kind not in ("town", "village", "deputy"):
-            return _bad("kind", "one of town, village, deputy")
+        if kind not in ("town", "village", "deputy", "grid_staff"):
+            return _bad("kind", "one of town, village, deputy, grid_staff")
         rows = self.ledger.rankings(
             self._registry(), kind=kind, period=await self._period(query), today=await self._today()
         )

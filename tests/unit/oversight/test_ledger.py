@@ -321,6 +321,10 @@ def test_rankings_put_the_best_results_first(view: RegistryView, story: Callable
     assert [(r.key, r.kind, r.closed) for r in deputies] == [("D00031", "deputy", 2), ("D00021", "deputy", 0)]
     with pytest.raises(ValueError, match="kind"):
         ledger.rankings(view, kind="grid", period="all", today=TODAY)
+    holders = {d for d in ("D00031", "D00021") if view.referrers("deputy_grid_roles", d)}
+    staff = ledger.rankings(view, kind="grid_staff", period="all", today=TODAY)
+    assert {r.key for r in staff} == holders  # only deputies who hold a grid role
+    assert all(r.kind in ("grid_leader", "grid_member", "grid_leader、grid_member") for r in staff)
 
 
 @pytest.mark.parametrize(("by", "period"), [("unit", "2026-13"), ("unit", "26"), ("station", "all")])
