@@ -31,6 +31,7 @@ from common.settings import load_settings
 from common.telemetry import setup_tracing
 from contracts.intake import SubmitIntake, VoterContact
 from contracts.topics import SUBMISSIONS
+from gateway.auth import AuthController, Credentials, ensure_platform_admin
 from gateway.oversight_api import OversightController
 from gateway.oversight_records_api import OversightRecordsController
 from gateway.readmodel import IssueReadModel, RegistryOutcomes
@@ -157,6 +158,13 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         await broker.start()
         registry = RegistryCache(settings.kafka_bootstrap, poll_ms=settings.kafka_fetch_max_wait_ms)
         oversight = httpx.AsyncClient(base_url=settings.oversight_url, timeout=60)
+        credentials = Credentials(
+            redis,
+            lockout_after=settings.auth_lockout_after,
+            lockout_s=settings.auth_lockout_s,
+            session_ttl_s=settings.session_ttl_s,
+        )
+        await ensure_platform_admin(credentials, settings.admin_password_file)
         await registry.start()
         outbox = Outbox(redis, "gateway", await current_epoch(redis), settings.outbox_republish_after_s)
         locations = Locations(redis, outbox)
@@ -176,6 +184,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             clock_adjustable=settings.clock_adjustable,
             unreachable_after_days=settings.unreachable_after_days,
             oversight=oversight,
+            credentials=credentials,
         )
         try:
             yield
@@ -190,6 +199,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[
+            AuthController,
             IntakeController,
             IssueController,
             WorkController,

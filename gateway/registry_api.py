@@ -32,6 +32,7 @@ from contracts.registry import (
     Row,
 )
 from contracts.topics import REGISTRY_COMMANDS
+from gateway.auth import requires
 
 API = "/api/v1/registry"
 # URL names of the entity kinds
@@ -196,7 +197,10 @@ class RegistryController(Controller):
         return Response(data, media_type=XLSX, headers=disposition)
 
     @post(
-        "/imports", operation_id="importRoster", summary="Import a roster (CSV with ?kind=, or .xlsx): all rows or none"
+        "/imports",
+        guards=[requires("admin")],
+        operation_id="importRoster",
+        summary="Import a roster (CSV with ?kind=, or .xlsx): all rows or none",
     )
     async def import_roster(
         self,
@@ -245,12 +249,23 @@ class RegistryController(Controller):
             raise NotFoundException(f"no {kind} {code}")
         return found
 
-    @put("/{kind:str}/{code:str}", operation_id="putEntity", summary="Create or replace one entity")
+    @put(
+        "/{kind:str}/{code:str}",
+        operation_id="putEntity",
+        summary="Create or replace one entity",
+        guards=[requires("admin")],
+    )
     async def put_entity(self, kind: str, code: str, data: dict[str, Any], state: State) -> Response[Outcome]:
         entity = _entity_from_body(_kind(kind), code, data)
         return await send_command(state, PutEntities(command_id=uuid.uuid4(), rows=(Row(entity=entity),)))
 
-    @delete("/{kind:str}/{code:str}", operation_id="removeEntity", summary="Remove one entity", status_code=200)
+    @delete(
+        "/{kind:str}/{code:str}",
+        operation_id="removeEntity",
+        summary="Remove one entity",
+        status_code=200,
+        guards=[requires("admin")],
+    )
     async def remove_entity(self, kind: str, code: str, state: State) -> Response[Outcome]:
         ref = EntityRef(entity=entity_name_of(_kind(kind)), code=code)
         return await send_command(state, RemoveEntities(command_id=uuid.uuid4(), refs=(ref,)))

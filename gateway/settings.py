@@ -13,4 +13,8 @@ class GatewaySettings(BaseSettings, frozen=True, kw_only=True):
     clock_adjustable: bool = False  # tests and demos may move the platform clock forward
     unreachable_after_days: float = 7  # the same setting as feedback's: when an unrated issue may be closed
     oversight_url: str = "http://127.0.0.1:18087"  # the oversight service's query endpoint (its health port)
+    auth_lockout_after: int = 5  # failed sign-ins before a login is locked
+    auth_lockout_s: int = 900  # how long the lock lasts, counted from the last failure
+    session_ttl_s: int = 8 * 3600  # a session ends after this long unused
+    admin_password_file: str = ""  # the first administrator's (platform-admin) password, set at start
     registry_wait_s: float = 10.0  # how long a registry change waits for its outcome before answering 202

@@ -40,6 +40,7 @@ from contracts.issues import (
 from contracts.lifecycle import check
 from contracts.topics import HANDLER_REPLIES, RATINGS, REVIEW_DECISIONS
 from contracts.vocabulary import UNABLE_REASONS
+from gateway.auth import requires
 from gateway.schemas import IssueView
 from gateway.worklists import ReviewRecord
 
@@ -338,7 +339,13 @@ class ClockController(Controller):
         now = await Clock(state.redis).now()
         return ClockOut(now=now.isoformat(), month=month_of(now))
 
-    @post("/", status_code=200, operation_id="advanceClock", summary="Move the platform clock forward (tests, demos)")
+    @post(
+        "/",
+        status_code=200,
+        operation_id="advanceClock",
+        summary="Move the platform clock forward (tests, demos)",
+        guards=[requires("admin")],
+    )
     async def advance(self, data: ClockIn, state: State) -> Response[ClockOut]:
         if not state.clock_adjustable:
             raise _bad("advance_days", "this platform's clock is real time (CLOCK_ADJUSTABLE is off)", status=403)

@@ -189,7 +189,7 @@ async def intake_figures(p: Platform, args: argparse.Namespace) -> dict[str, obj
 
 def run_platform(parts: tuple[str, ...], args: argparse.Namespace, floor: bool) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="bench-") as var, Platform(Path(var), Ports.free(), parts=parts) as p:
-        load_demo_registry(p.gateway_url, demo_district("small"))
+        load_demo_registry(p.gateway_url, demo_district("small"), admin_password=p.admin_password)
         results = {"broker_floor": asyncio.run(broker_floor(p.kafka_bootstrap, args.floor_count))} if floor else {}
         return results | asyncio.run(intake_figures(p, args))
 

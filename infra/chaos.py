@@ -215,7 +215,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="chaos-") as var:
         platform = Platform(Path(var), Ports.free(), env=env, say=lambda line: print(f"  {line}", flush=True))
         with platform:
-            load_demo_registry(platform.gateway_url, demo_district("small"))
+            load_demo_registry(platform.gateway_url, demo_district("small"), admin_password=platform.admin_password)
             report, load = run(platform, tuple(args.kill.split(",")), args.rate, args.pause, poison=3)
             print(json.dumps(asdict(report), indent=2))
             platform.stop()

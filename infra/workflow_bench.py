@@ -210,7 +210,7 @@ async def workflow_figures(platform: Platform, decisions: int, rate: float, seco
 
 def run(decisions: int = 10_000, rate: float = 100.0, seconds: float = 10.0) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="bench-workflow-") as var, Platform(Path(var), Ports.free()) as p:
-        load_demo_registry(p.gateway_url, demo_district("small"))
+        load_demo_registry(p.gateway_url, demo_district("small"), admin_password=p.admin_password)
         return asyncio.run(workflow_figures(p, decisions, rate, seconds))
 
 

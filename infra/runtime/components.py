@@ -17,15 +17,23 @@ def tansu_argv(port: int) -> list[str]:
     return [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url]
 
 
-def valkey_password(var_dir: Path) -> str:
-    """A password made once per data directory and kept beside it, readable by its owner only."""
-    path = var_dir / "valkey" / "password"
+def secret_file(path: Path) -> Path:
+    """A secret made once per data directory and kept there, readable by its owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_urlsafe(24))
-    return path.read_text().strip()
+    return path
+
+
+def valkey_password(var_dir: Path) -> str:
+    return secret_file(var_dir / "valkey" / "password").read_text().strip()
+
+
+def admin_password_file(var_dir: Path) -> Path:
+    """The password of the platform's first administrator (`platform-admin`), who can set everyone else's."""
+    return secret_file(var_dir / "gateway" / "admin-password")
 
 
 def valkey_argv(var_dir: Path, port: int) -> list[str]:

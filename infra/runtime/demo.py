@@ -6,7 +6,10 @@ Idempotency-Key."""
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Sequence
+from pathlib import Path
 
 import httpx
 
@@ -43,19 +46,52 @@ def load_demo(gateway_url: str) -> int:
     return accepted
 
 
-def load_demo_registry(gateway_url: str, entities: Sequence[Entity] | None = None) -> dict[str, int]:
-    """Import the demo district one roster (.xlsx) per kind, parents first; return the entities each
-    import created or changed. Raises RuntimeError with the registry's problems if one is refused."""
+ADMIN = "platform-admin"
+DEMO_LOGINS = ("admin", "oversight", "district", "town", "liaison", "head", "handler", "deputy", "leader")
+
+
+def admin_headers(client: httpx.Client, password: str) -> dict[str, str]:
+    """Sign in as the platform's first administrator; the headers that carry the session."""
+    response = client.post("/api/v1/auth/sign-in", json={"login": ADMIN, "password": password})
+    if response.status_code != 200:
+        raise RuntimeError(f"could not sign in as {ADMIN} ({response.status_code}): {response.text[:300]}")
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def set_demo_passwords(gateway_url: str, admin_password: str, out: Path) -> Path:
+    """Give each demo login (one per role) a password, written to `out` (0600), never printed."""
+    lines = []
+    with httpx.Client(base_url=gateway_url, timeout=30) as client:
+        headers = admin_headers(client, admin_password)
+        for login in DEMO_LOGINS:
+            password = f"demo-{login}-{secrets.token_urlsafe(6)}"
+            response = client.put(f"/api/v1/auth/passwords/{login}", json={"password": password}, headers=headers)
+            if response.status_code == 204:
+                lines.append(f"{login}\t{password}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write("\n".join(lines) + "\n")
+    return out
+
+
+def load_demo_registry(
+    gateway_url: str, entities: Sequence[Entity] | None = None, *, admin_password: str
+) -> dict[str, int]:
+    """Import the demo district one roster (.xlsx) per kind, parents first, as the platform's first
+    administrator; return the entities each import created or changed. Raises RuntimeError with the
+    registry's problems if one is refused."""
     entities = demo_district() if entities is None else entities
     changed: dict[str, int] = {}
     with httpx.Client(base_url=gateway_url, timeout=120) as client:
+        headers = admin_headers(client, admin_password)
         for kind in ENTITY_NAMES:
             of_kind = [e for e in entities if entity_name(e) == kind]
             if not of_kind:
                 continue
             workbook = rosters.export_xlsx(of_kind, [kind])
             files = {"data": (f"{kind}.xlsx", workbook, "application/octet-stream")}
-            response = client.post("/api/v1/registry/imports", files=files)
+            response = client.post("/api/v1/registry/imports", files=files, headers=headers)
             if response.status_code != 200:
                 raise RuntimeError(f"demo {kind} roster refused ({response.status_code}): {response.text[:2000]}")
             changed[kind] = response.json()["put"]

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from infra.runtime.demo import load_demo, load_demo_registry
+from infra.runtime.demo import load_demo, load_demo_registry, set_demo_passwords
 from infra.runtime.platform import APPLICATION_PARTS, Platform, PlatformError, Ports
 from infra.runtime.supervisor import Supervisor
 
@@ -39,13 +39,18 @@ def main() -> int:
         return 130
     try:
         if "gateway" in parts and os.environ.get("PLATFORM_DEMO", "1") != "0":
-            changed = sum(load_demo_registry(platform.gateway_url).values())
+            changed = sum(load_demo_registry(platform.gateway_url, admin_password=platform.admin_password).values())
             _say(f"demo district: {changed} registry entities created or changed (none when already loaded)")
+            logins = set_demo_passwords(
+                platform.gateway_url, platform.admin_password, var_dir / "gateway" / "demo-logins"
+            )
+            _say(f"demo logins, one per role, with their passwords: {logins} (readable by you only)")
             _say(f"demo data: {load_demo(platform.gateway_url)} intakes accepted (each stored once)")
         if "gateway" in parts:
             print(f"  gateway API      {platform.gateway_url}/api/v1   (OpenAPI: {platform.gateway_url}/schema)")
         _say(f"up: {', '.join(('valkey', 'broker', *parts))}")
         print(f"  KAFKA_BOOTSTRAP={platform.kafka_bootstrap}")
+        print(f"  administrator    platform-admin, password in {platform.var_dir / 'gateway' / 'admin-password'}")
         password_file = platform.var_dir / "valkey" / "password"  # not printed: terminals get logged
         print(f'  REDIS_URL="redis://:$(cat {password_file})@127.0.0.1:{platform.ports.redis}/0"')
         print(f"  logs             {var_dir}/logs/   traces: {platform.traces_file}")

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 
 from common.outbox import EPOCH_KEY
 from common.progress import clamp_positions
-from infra.runtime.components import redis_url, tansu_argv, valkey_argv
+from infra.runtime.components import admin_password_file, redis_url, tansu_argv, valkey_argv
 from infra.runtime.errors import PlatformError
 from infra.runtime.ports import Ports, free_port
 from infra.runtime.processes import Part, stop_together, wait_until
@@ -53,6 +53,11 @@ class Platform:
     @property
     def redis_url(self) -> str:
         return redis_url(self.var_dir, self.ports.redis)
+
+    @property
+    def admin_password(self) -> str:
+        """The first administrator's password (login `platform-admin`), made once per data directory."""
+        return admin_password_file(self.var_dir).read_text().strip()
 
     @property
     def gateway_url(self) -> str:
@@ -224,7 +229,13 @@ class Platform:
             Part(
                 "gateway",
                 [sys.executable, "-m", "gateway.main"],
-                self._env({"HTTP_PORT": str(self.ports.gateway)} | ({"OVERSIGHT_URL": oversight} if oversight else {})),
+                self._env(
+                    {
+                        "HTTP_PORT": str(self.ports.gateway),
+                        "ADMIN_PASSWORD_FILE": str(admin_password_file(self.var_dir)),
+                    }
+                    | ({"OVERSIGHT_URL": oversight} if oversight else {})
+                ),
                 health_url=f"{self.gateway_url}/health",
             )
         )

@@ -6,8 +6,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from infra.runtime.demo import admin_headers as admin_sign_in
 from infra.runtime.demo import load_demo_registry
 from infra.runtime.platform import Platform, Ports
 from tests.integration.helpers import FAST_ENV
@@ -17,7 +19,7 @@ from tests.integration.helpers import FAST_ENV
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     var_dir: Path = tmp_path_factory.mktemp("platform-var")
     with Platform(var_dir, Ports.free(), env=FAST_ENV) as running:
-        load_demo_registry(running.gateway_url)  # the real-size district, through the roster import
+        load_demo_registry(running.gateway_url, admin_password=running.admin_password)  # the real-size district
         yield running
     if os.environ.get("KEEP_PLATFORM_LOGS"):
         print(f"platform logs kept in {var_dir / 'logs'}")
@@ -27,3 +29,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.path):
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def admin_headers(platform: Platform) -> dict[str, str]:
+    """A session of the platform's first administrator, for the routes that change the registry or the clock."""
+    with httpx.Client(base_url=platform.gateway_url, timeout=30) as client:
+        return admin_sign_in(client, platform.admin_password)

@@ -34,7 +34,7 @@ ENV = {
 def crashing_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     var_dir: Path = tmp_path_factory.mktemp("chaos-var")
     with Platform(var_dir, Ports.free(), env=ENV) as platform:
-        load_demo_registry(platform.gateway_url, demo_district("small"))
+        load_demo_registry(platform.gateway_url, demo_district("small"), admin_password=platform.admin_password)
         yield platform
 
 

@@ -23,8 +23,8 @@ DEMO = demo_district()
 
 
 @pytest.fixture
-async def client(platform: Platform):
-    async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=60) as http:
+async def client(platform: Platform, admin_headers: dict[str, str]):
+    async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=60, headers=admin_headers) as http:
         yield http
 
 
@@ -153,3 +153,33 @@ async def test_a_restarted_service_rebuilds_the_registry_and_triages_with_it(
     response = await submit(client, body, key=str(uuid.uuid4()))
     issue = await wait_for_issue(client, response.json()["submission_id"])
     assert (issue["responsible_tier"], issue["responsible_unit"]) == ("town", "610902003")
+
+
+async def test_changes_need_an_administrator_and_registry_users_sign_in(
+    platform: Platform, client: httpx.AsyncClient
+) -> None:
+    async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=30) as anonymous:
+        refused = await anonymous.put(f"{API}/stations/610902002-W06", json=workroom("610902002-W06"))
+        assert refused.status_code == 401
+        assert (await anonymous.get(f"{API}/stations/610902002")).status_code == 200  # reading stays open (for now)
+
+        # the administrator gives a registry user (the demo's village liaison) a password; the user signs in
+        assert (
+            await client.put("/api/v1/auth/passwords/liaison", json={"password": "村联络员-口令-2026"})
+        ).status_code == 204
+        wrong = await anonymous.post("/api/v1/auth/sign-in", json={"login": "liaison", "password": "not it at all"})
+        unknown = await anonymous.post("/api/v1/auth/sign-in", json={"login": "nobody", "password": "not it at all"})
+        assert wrong.status_code == unknown.status_code == 401 and wrong.json()["detail"] == unknown.json()["detail"]
+        signed = await anonymous.post(
+            "/api/v1/auth/sign-in", json={"login": "liaison", "password": "村联络员-口令-2026"}
+        )
+        assert signed.status_code == 200
+        me = await anonymous.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {signed.json()['token']}"})
+        assert (me.json()["role"], me.json()["login"]) == ("station_liaison", "liaison")
+        # a liaison is not an administrator
+        forbidden = await anonymous.put(
+            f"{API}/stations/610902002-W06",
+            json=workroom("610902002-W06"),
+            headers={"Authorization": f"Bearer {signed.json()['token']}"},
+        )
+        assert forbidden.status_code == 403

@@ -31,8 +31,8 @@ CITY = "6109"
 
 
 @pytest.fixture
-async def client(platform: Platform):
-    async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=30) as http:
+async def client(platform: Platform, admin_headers: dict[str, str]):
+    async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=30, headers=admin_headers) as http:
         yield http
 
 
