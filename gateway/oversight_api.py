@@ -14,6 +14,7 @@ API = "/api/v1/oversight"
 ANSWERS = {
     "ledgers": "/ledgers",
     "overdue": "/overdue",
+    "unreviewed": "/unreviewed",
     "notice": "/notice",
     "assessment": "/assessment",
     "rankings": "/rankings",

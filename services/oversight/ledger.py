@@ -30,9 +30,11 @@ from common.registry.view import RegistryView
 from contracts.base import IssueEvent
 from contracts.issues import (
     IssueAssigned,
+    IssueCarriedOver,
     IssueClosed,
     IssueEscalated,
     IssueEventMessage,
+    IssueMerged,
     IssueRated,
     IssueReceived,
     IssueReopened,
@@ -45,7 +47,7 @@ from contracts.issues import (
 )
 from contracts.registry import AdminUnit, Deputy, GridRole, Handler, Station
 from contracts.vocabulary import SATISFACTION, UNABLE_REASONS
-from services.oversight.views import FIGURES, AccountabilityEntry, LedgerRow, OverdueItem
+from services.oversight.views import FIGURES, AccountabilityEntry, LedgerRow, OverdueItem, UnreviewedItem
 
 NOW: Final = ("in_progress", "overdue")
 EXTRA: Final = ("on_time_completed", "closed_content", "real_resolved", "flagged")
@@ -114,6 +116,9 @@ def check_period(period: str) -> str:
     return period
 
 
+_DECIDING = frozenset((IssueResolvedOnSpot, IssueResolved, IssueEscalated, IssueAssigned, IssueMerged, IssueClosed))
+
+
 class Ledger:
     """The ledgers of a district, folded from the issue topic; queries read the registry for names and subtrees."""
 
@@ -124,6 +129,8 @@ class Ledger:
         self._tables: dict[str, Counts] = {d: {} for d in DIMENSIONS if d != "town"}
         self._marks: dict[tuple[str, str], list[tuple[str, str, str]]] = {}  # (dim, key) -> (month, what, issue)
         self._hours: dict[int, tuple[str, date]] = {}  # UTC hour -> China (month, day)
+        # issues a tier's review left undecided at month end (carried over), until a review decides them
+        self._unreviewed: dict[str, tuple[str, str, str]] = {}  # issue -> (tier, unit, month)
         self._decoder = msgspec.json.Decoder(IssueEventMessage)
         self.skipped = 0
         self._rules: dict[type, Callable[[_Issue, Any], None]] = {
@@ -167,6 +174,24 @@ class Ledger:
             self._seen.add(event_id)
             if rule is not None:
                 rule(issue, event)
+            if type(event) is IssueCarriedOver:
+                self._unreviewed[event.issue_id] = (event.tier, event.unit, event.month)
+            elif type(event) in _DECIDING:
+                self._unreviewed.pop(event.issue_id, None)
+
+    def unreviewed(self, view: RegistryView) -> list[UnreviewedItem]:
+        """Issues a tier's monthly review left undecided (carried over), until a review decides them."""
+        return [
+            UnreviewedItem(
+                issue_id=issue_id,
+                tier=tier,
+                unit=unit,
+                unit_name=_name(view, "unit", unit),
+                month=month,
+                town=_town(view, unit),
+            )
+            for issue_id, (tier, unit, month) in sorted(self._unreviewed.items(), key=lambda kv: (kv[1][2], kv[0]))
+        ]
 
     def _when(self, moment: datetime) -> tuple[str, date]:
         if moment.tzinfo is None:

@@ -52,6 +52,7 @@ class Queries:
         return {
             "/ledgers": self.ledgers,
             "/overdue": self.overdue,
+            "/unreviewed": self.unreviewed,
             "/notice": self.notice,
             "/assessment": self.assessment,
             "/rankings": self.rankings,
@@ -85,6 +86,9 @@ class Queries:
 
     async def overdue(self, query: dict[str, str]) -> Answer:
         return 200, JSON, msgspec.json.encode(self.ledger.overdue(self._registry(), await self._today()))
+
+    async def unreviewed(self, query: dict[str, str]) -> Answer:
+        return 200, JSON, msgspec.json.encode(self.ledger.unreviewed(self._registry()))
 
     async def notice(self, query: dict[str, str]) -> Answer:
         """The monthly notice (通报): overdue referrals by department and by town."""

@@ -1,5 +1,6 @@
 """Supervision on the platform clock (督办): a referral past its deadline raises a supervision item on its
 issue and notifies the handler's superior and the leaders in charge of that subtree, once per referral;
+an issue a tier's monthly review left undecided raises one too, once per month, telling the leaders;
 and when a month has ended, its assessment scores are published with the inputs behind them."""
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from contracts.registry import Handler
 from contracts.topics import ASSESSMENTS, ISSUE_EVENTS, NOTIFICATIONS
 from services.oversight import assessment
 from services.oversight.ledger import Ledger
-from services.oversight.views import OverdueItem
+from services.oversight.views import OverdueItem, UnreviewedItem
 
 log = logging.getLogger(__name__)
 Publish = Callable[[list[Outgoing]], Awaitable[None]]
@@ -53,6 +54,29 @@ def supervision_records(item: OverdueItem, view: RegistryView) -> list[Outgoing]
     notes = [
         Notification(event_id=derive_event_id(cause, f"notify:{who}"), issue_id=item.issue_id, recipient=who, text=text)
         for who in recipients
+    ]
+    return [outgoing(ISSUE_EVENTS, item.issue_id, event)] + [outgoing(NOTIFICATIONS, item.issue_id, n) for n in notes]
+
+
+def unreviewed_records(item: UnreviewedItem, view: RegistryView) -> list[Outgoing]:
+    """A supervision item on an issue its tier's review left undecided, and the leaders in charge told."""
+    cause = uuid.uuid5(EVENT_ID_NAMESPACE, f"unreviewed:{item.issue_id}:{item.month}:{item.unit}")
+    event = IssueSupervised(
+        event_id=derive_event_id(cause, "supervised"),
+        issue_id=item.issue_id,
+        supervision_id=f"S-{item.issue_id}-{item.month}",
+        reason=f"the {item.tier} review of {item.unit_name} did not decide it in {item.month}",
+    )
+    text = f"督办：{item.unit_name}{item.month}月研判未处理问题（{item.issue_id}），请督促研判。"
+    leaders = view.leaders_over(item.unit)
+    notes = [
+        Notification(
+            event_id=derive_event_id(cause, f"notify:{leader.code}"),
+            issue_id=item.issue_id,
+            recipient=f"leader:{leader.code}",
+            text=text,
+        )
+        for leader in leaders
     ]
     return [outgoing(ISSUE_EVENTS, item.issue_id, event)] + [outgoing(NOTIFICATIONS, item.issue_id, n) for n in notes]
 
@@ -126,6 +150,13 @@ class Supervisor:
                 continue
             await self._publish(supervision_records(item, view))  # published first: a crash repeats it, same ids
             await self._redis.sadd("oversight:supervised", item.referral_id)
+            raised += 1
+        for unreviewed in self._ledger.unreviewed(view):
+            marker = f"unreviewed:{unreviewed.issue_id}:{unreviewed.month}"
+            if await self._redis.sismember("oversight:supervised", marker):
+                continue
+            await self._publish(unreviewed_records(unreviewed, view))
+            await self._redis.sadd("oversight:supervised", marker)
             raised += 1
         previous = _previous_month(month_of(now))
         if await self._redis.set(f"oversight:scored:{previous}", "1", nx=True):

@@ -82,6 +82,17 @@ class OverdueItem(msgspec.Struct, kw_only=True):
     days_overdue: int
 
 
+class UnreviewedItem(msgspec.Struct, kw_only=True):
+    """An issue its tier's monthly review did not decide: a supervision item until a review does."""
+
+    issue_id: str
+    tier: str
+    unit: str
+    unit_name: str
+    month: str  # the month whose review left it
+    town: str | None
+
+
 class AccountabilityEntry(msgspec.Struct, kw_only=True):
     """A handler or unit repeatedly overdue, reopened or flagged, with the issues behind it (问责)."""
 

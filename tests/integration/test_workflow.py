@@ -345,6 +345,17 @@ async def test_oversight_recounts_from_the_topic_supervises_overdue_work_and_rep
     told = {msgspec.json.decode(r.value)["recipient"] for r in notes if r.key == overdue_issue.encode()}
     assert any(t.startswith("superior:") for t in told) and any(t.startswith("leader:") for t in told)
 
+    # the town issue the month end carried over is supervised as unreviewed, and its leaders told
+    unreviewed = (await client.get("/api/v1/oversight/unreviewed")).json()
+    carried = [u for u in unreviewed if u["tier"] == "town"]
+    assert carried, unreviewed
+    for _ in range(100):
+        history = (await issue(client, carried[0]["issue_id"]))["history"]
+        if any("did not decide" in h["details"].get("reason", "") for h in history):
+            break
+        await asyncio.sleep(0.1)
+    assert any("did not decide" in h["details"].get("reason", "") for h in history)
+
     # the service's ledgers equal a recount from nothing but the topics
     late = RegistryCache(platform.kafka_bootstrap)
     await late.start()
