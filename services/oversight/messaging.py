@@ -10,10 +10,10 @@ from typing import Any
 import redis.asyncio as aioredis
 from faststream.kafka import KafkaBroker
 
-from common.bus import Outgoing, publish_all
 from common.clock import Clock
 from common.outbox import Outbox
 from common.registry.cache import RegistryCache
+from common.ticker import publisher
 from common.topic_follower import TopicFollower
 from contracts.topics import ISSUE_EVENTS, OVERSIGHT_RECORDS
 from services.oversight import assessment
@@ -55,13 +55,7 @@ def wire(settings: OversightSettings):  # type: ignore[no-untyped-def]
             settings.kafka_bootstrap, OVERSIGHT_RECORDS.name, lambda record: book.apply_raw(record.value), poll_ms=100
         )
 
-        async def publish(records: list[Outgoing]) -> None:
-            published = await publish_all(broker, records)
-            if outbox:
-                async with redis.pipeline(transaction=True) as pipe:
-                    outbox.keep(pipe, published)
-                    await pipe.execute()
-
+        publish = publisher(broker, redis, outbox)
         queries = Queries(ledger, lambda: registry.view, Clock(redis), settings.district_code, model, book)
         supervisor = Supervisor(ledger, lambda: registry.view, redis, publish, model, settings.supervision_every_s)
         return [registry, follower, records_follower, _Served(queries), supervisor]

@@ -5,8 +5,6 @@ and when a month has ended, its assessment scores are published with the inputs 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -15,8 +13,8 @@ import redis.asyncio as aioredis
 
 from common.bus import Outgoing, outgoing
 from common.clock import CHINA, Clock, month_of
-from common.consumer import TRANSIENT
 from common.registry.view import RegistryView
+from common.ticker import Ticker
 from contracts.base import EVENT_ID_NAMESPACE, derive_event_id
 from contracts.commands import Notification
 from contracts.issues import IssueSupervised
@@ -121,25 +119,14 @@ class Supervisor:
         every_s: float,
     ) -> None:
         self._ledger, self._registry, self._redis, self._publish = ledger, registry, redis, publish
-        self._model, self._every_s, self._clock = model, every_s, Clock(redis)
-        self._task: asyncio.Task[None] | None = None
+        self._model, self._clock = model, Clock(redis)
+        self._ticker = Ticker("supervision", self.tick, every_s)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        await self._ticker.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._every_s)
-            try:
-                await self.tick()
-            except TRANSIENT as exc:
-                log.warning("supervision step failed; will try again", extra={"error": repr(exc)})
+        await self._ticker.stop()
 
     async def tick(self) -> int:
         now = await self._clock.now()

@@ -1,9 +1,7 @@
-"""Triage's subscriptions and its month-end clock: the only module of triage that knows about the broker."""
+"""Triage's subscriptions and its month-end step: the only module of triage that knows about the broker."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from functools import partial
 from pathlib import Path
@@ -11,12 +9,12 @@ from pathlib import Path
 import redis.asyncio as aioredis
 from faststream.kafka import KafkaBroker
 
-from common.bus import Outgoing, publish_all
 from common.clock import Clock, month_of
-from common.consumer import TRANSIENT, Consumer
+from common.consumer import Consumer
 from common.issue_states import IssueLocks, IssueStates
 from common.outbox import Outbox
 from common.registry.cache import RegistryCache
+from common.ticker import Ticker, publisher
 from contracts.topics import ISSUE_EVENTS, REVIEW_DECISIONS
 from services.triage import domain, reviews
 from services.triage.adapters import RedisPendingIndex, RedisReviews, RedisTriageStore
@@ -24,44 +22,6 @@ from services.triage.handlers import TriageDeps, flush, month_end, on_issue_even
 from services.triage.settings import TriageSettings
 
 log = logging.getLogger(__name__)
-
-
-class MonthEnd:
-    """Watches the platform clock; once a month has ended, takes the month-end step for every issue its
-    tier's review left undecided (escalate or carry over, by the tier's policy)."""
-
-    def __init__(
-        self, deps: TriageDeps, redis: aioredis.Redis, broker: KafkaBroker, outbox: Outbox | None, every_s: float
-    ):
-        self._deps, self._redis, self._broker, self._outbox, self._every_s = deps, redis, broker, outbox, every_s
-        self._clock = Clock(redis)
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _publish(self, records: list[Outgoing]) -> None:
-        published = await publish_all(self._broker, records)
-        if self._outbox:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                self._outbox.keep(pipe, published)
-                await pipe.execute()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._every_s)
-            try:
-                now = await self._clock.now()
-                if done := await month_end(self._deps, now, month_of(now), self._publish):
-                    log.info("month end", extra={"issues": done, "month": month_of(now)})
-            except TRANSIENT as exc:
-                log.warning("month end step failed; will try again", extra={"error": repr(exc)})
 
 
 def wire(settings: TriageSettings):  # type: ignore[no-untyped-def]
@@ -96,7 +56,14 @@ def wire(settings: TriageSettings):  # type: ignore[no-untyped-def]
                 prefetch=partial(prefetch, deps=deps),
                 flush=partial(flush, deps=deps),
             )
-        month_end_clock = MonthEnd(deps, redis, broker, outbox, settings.month_end_check_s)
-        return [registry, month_end_clock]  # the registry loads before the consumers start
+        clock, publish = Clock(redis), publisher(broker, redis, outbox)
+
+        async def month_end_step() -> None:
+            now = await clock.now()
+            if done := await month_end(deps, now, month_of(now), publish):
+                log.info("month end", extra={"issues": done, "month": month_of(now)})
+
+        # the registry loads before the consumers start; month end steps on the platform clock
+        return [registry, Ticker("month end", month_end_step, settings.month_end_check_s)]
 
     return attach
