@@ -110,6 +110,7 @@ class Consumer:
         prefetch: Callable[[list[Message]], Awaitable[None]] | None = None,
         flush: Callable[[], Awaitable[None]] | None = None,
         wants: frozenset[str] | None = None,
+        fetch_max_wait_ms: int | None = None,
     ) -> None:
         self.broker, self.settings, self.topic, self.group, self.handle = broker, settings, topic, group, handle
         self.outbox = outbox
@@ -128,7 +129,9 @@ class Consumer:
             max_records=settings.kafka_max_records,
             ack_policy=AckPolicy.NACK_ON_ERROR,  # commit after the work is stored, rewind on failure
             auto_offset_reset="earliest",  # a new group must not skip what was published before it
-            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            # How long the broker may hold a fetch open: the services' default (20 ms) where latency
+            # matters; longer where it does not, since every open fetch costs Tansu CPU (COMPONENTS.md).
+            fetch_max_wait_ms=fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms,
             session_timeout_ms=settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
             listener=_ResumeFromState(self),

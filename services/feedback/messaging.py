@@ -35,6 +35,7 @@ def wire(settings: FeedbackSettings):  # type: ignore[no-untyped-def]
             handle=partial(on_issue_event, deps=deps),
             outbox=outbox,
             **batch_hooks(deps.states),
+            fetch_max_wait_ms=settings.events_fetch_max_wait_ms,
         )
         Consumer(
             broker=broker,

@@ -50,9 +50,9 @@ def wire(settings: OversightSettings):  # type: ignore[no-untyped-def]
             if book.waiting and record.key:  # a callback folded before its issue's close: settle it now
                 book.settle(record.key.decode(errors="replace"))
 
-        follower = TopicFollower(settings.kafka_bootstrap, ISSUE_EVENTS.name, on_issue_event, poll_ms=100)
+        follower = TopicFollower(settings.kafka_bootstrap, ISSUE_EVENTS.name, on_issue_event, poll_ms=250)
         records_follower = TopicFollower(
-            settings.kafka_bootstrap, OVERSIGHT_RECORDS.name, lambda record: book.apply_raw(record.value), poll_ms=100
+            settings.kafka_bootstrap, OVERSIGHT_RECORDS.name, lambda record: book.apply_raw(record.value), poll_ms=250
         )
 
         publish = publisher(broker, redis, outbox)
