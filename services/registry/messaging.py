@@ -40,7 +40,6 @@ def wire(settings: RegistrySettings):  # type: ignore[no-untyped-def]
             handle=partial(on_issue_event, deps=deps),
             outbox=outbox,
             wants=USAGE_EVENTS,
-            fetch_max_wait_ms=settings.usage_fetch_max_wait_ms,  # nobody waits on usage counts
         )
         return [registry]  # loaded before the consumers start
 

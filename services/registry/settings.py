@@ -6,4 +6,3 @@ from common.settings import BaseSettings
 class RegistrySettings(BaseSettings, frozen=True, kw_only=True):
     consumer_group: str = "registry"  # registry commands
     usage_group: str = "registry-usage"  # issue events: which entities open issues point at
-    usage_fetch_max_wait_ms: int = 250
