@@ -9,7 +9,7 @@ import asyncio
 import io
 import uuid
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import httpx
 import msgspec
@@ -380,6 +380,7 @@ async def test_oversight_recounts_from_the_topic_supervises_overdue_work_and_rep
     finally:
         await late.stop()
 
+    month_now = clock["month"]
     # a deputy's reception is counted; a callback finding the city case's "satisfied" untrue flags it
     records = "/api/v1/oversight/records"
     body = {
@@ -396,6 +397,25 @@ async def test_oversight_recounts_from_the_topic_supervises_overdue_work_and_rep
             break
         await asyncio.sleep(0.1)
     assert any(c.get("key") == "D00010" and c.get("voters_met") == 12 for c in contacts), contacts
+    # a training of a town's grid leaders counts towards its coverage; emergency funds go to an issue
+    grids = (await client.get("/api/v1/registry/grids", params={"village_code": "610902001001"})).json()["items"]
+    roles = (await client.get("/api/v1/registry/grid-roles", params={"grid_code": grids[0]["code"]})).json()["items"]
+    held_on = str(date.today() - timedelta(days=1))
+    training = {"unit_code": TOWN, "held_on": held_on, "audience": "grid_leader", "topic": "网格员职责培训"}
+    training |= {"attendee_codes": [r["code"] for r in roles], "attendees": len(roles)}
+    assert (await client.post(f"{records}/training", json=training)).status_code == 202
+    funds = {"issue_id": overdue_issue, "amount_yuan": 50_000, "purpose": "应急抢修", "approved_by": "district"}
+    assert (await client.post(f"{records}/funds", json=funds | {"month": month_now})).status_code == 202
+    for _ in range(100):
+        coverage = (await client.get(f"{records}/training", params={"period": "all"})).json()
+        allocated = (await client.get(f"{records}/funds", params={"period": "all"})).json()
+        town_row = next((t for t in coverage if t["town"] == TOWN), None)
+        if town_row and town_row["covered"] >= len(roles) and allocated["amount_yuan"] >= 50_000:
+            break
+        await asyncio.sleep(0.1)
+    assert town_row and town_row["covered"] >= len(roles) > 0 and town_row["coverage"] > 0
+    assert {i["issue_id"]: i["amount_yuan"] for i in allocated["issues"]}[overdue_issue] == 50_000
+
     due = (await client.get(f"{records}/callbacks/due", params={"share": "1"})).json()
     rated = [d for d in due if d.get("recorded") in ("satisfied", "basically_satisfied")]
     assert rated, due
