@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Annotated, Literal
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Parameter
@@ -154,9 +154,15 @@ class WorkController(Controller):
     path = f"{API}/issues"
     tags = ["workflow"]
 
-    @get("/", operation_id="listIssues", summary="Issues sitting at a unit, received there, or anywhere under it")
+    @get(
+        "/",
+        operation_id="listIssues",
+        summary="Issues sitting at a unit, received there, or anywhere under it (signed in; your subtree only)",
+        guards=[requires()],
+    )
     async def list_issues(
         self,
+        request: Request,
         state: State,
         unit: str,
         scope: Literal["at", "received", "subtree"] = "at",
@@ -165,7 +171,8 @@ class WorkController(Controller):
         offset: int = 0,
     ) -> dict[str, object]:
         view = state.registry.view
-        if view.unit(unit) is None:
+        # outside the user's subtree is answered as if the unit did not exist: nothing to learn by guessing
+        if view.unit(unit) is None or not request.state.principal.sees_unit(view, unit):
             raise _bad("unit", f"no unit {unit} in the registry")
         if scope == "received":
             numbers = await state.work.received_at([unit])
@@ -295,8 +302,15 @@ class ReferralController(Controller):
     path = f"{API}/referrals"
     tags = ["workflow"]
 
-    @get("/", operation_id="listReferrals", summary="The issues a handler holds a referral for")
-    async def held(self, handler: str, state: State) -> list[IssueView]:
+    @get(
+        "/",
+        operation_id="listReferrals",
+        summary="The issues a handler holds a referral for (signed in: a handler sees only its own)",
+        guards=[requires()],
+    )
+    async def held(self, request: Request, handler: str, state: State) -> list[IssueView]:
+        if not request.state.principal.sees_handler(state.registry.view, handler):
+            raise _bad("handler", f"no handler {handler} in the registry")
         return await state.issues.summaries(await state.work.held_by(handler))
 
     @post("/{referral_id:str}/replies", status_code=202, operation_id="replyToReferral", summary="A handler's reply")

@@ -27,7 +27,7 @@ from contracts.commands import ReferralIssued
 from contracts.issues import IssueTriaged
 from contracts.topics import ISSUE_EVENTS, referral_topic
 from infra.loadgen import Connection, submit
-from infra.runtime.demo import load_demo_registry
+from infra.runtime.demo import admin_headers, load_demo_registry
 from infra.runtime.platform import Platform, Ports
 from services.registry.demo import demo_district
 
@@ -114,9 +114,9 @@ async def _wait_pending_at_district(client: httpx.AsyncClient, count: int, timeo
     raise TimeoutError(f"fewer than {count} issues reached the district's review")
 
 
-async def big_review(gateway: str, decisions: int) -> dict[str, float]:
+async def big_review(gateway: str, decisions: int, headers: dict[str, str]) -> dict[str, float]:
     numbers = await _intakes(gateway, decisions, "饮水管道老化，夏季经常停水")
-    async with httpx.AsyncClient(base_url=gateway, timeout=120) as client:
+    async with httpx.AsyncClient(base_url=gateway, timeout=120, headers=headers) as client:
         await _wait_pending_at_district(client, decisions)
         month = (await client.get("/api/v1/clock/")).json()["month"]
         body = {
@@ -151,7 +151,9 @@ async def big_review(gateway: str, decisions: int) -> dict[str, float]:
     }
 
 
-async def decision_to_referral(gateway: str, watch: Watch, rate: float, seconds: float) -> dict[str, float]:
+async def decision_to_referral(
+    gateway: str, watch: Watch, rate: float, seconds: float, headers: dict[str, str]
+) -> dict[str, float]:
     count = int(rate * seconds)
     submitted: dict[str, float] = {}
     body = msgspec.json.encode(
@@ -163,7 +165,7 @@ async def decision_to_referral(gateway: str, watch: Watch, rate: float, seconds:
         submitted[await submit(connection, body)] = started
         await asyncio.sleep(max(0.0, 1 / rate - (time.perf_counter() - started)))
     numbers: dict[str, float] = {}
-    async with httpx.AsyncClient(base_url=gateway, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=gateway, timeout=30, headers=headers) as client:
         for submission, at in submitted.items():
             for _ in range(600):
                 if number := (await client.get(f"/api/v1/intakes/{submission}")).json().get("issue_number"):
@@ -201,8 +203,10 @@ async def workflow_figures(platform: Platform, decisions: int, rate: float, seco
     watch = Watch(platform.kafka_bootstrap)
     await watch.start()
     try:
-        latency = await decision_to_referral(platform.gateway_url, watch, rate, seconds)
-        review = await big_review(platform.gateway_url, decisions)
+        with httpx.Client(base_url=platform.gateway_url, timeout=30) as client:
+            headers = admin_headers(client, platform.admin_password)  # work lists are for signed-in users
+        latency = await decision_to_referral(platform.gateway_url, watch, rate, seconds, headers)
+        review = await big_review(platform.gateway_url, decisions, headers)
     finally:
         await watch.stop()
     return {"review": review, "decision_to_referral": latency}

@@ -182,3 +182,16 @@ async def test_changes_need_an_administrator_and_registry_users_sign_in(
             headers={"Authorization": f"Bearer {signed.json()['token']}"},
         )
         assert forbidden.status_code == 403
+
+        # work lists: a village's liaison sees its village; a neighbour's is answered like a unit that does not exist
+        liaison = {"Authorization": f"Bearer {signed.json()['token']}"}
+        own = await anonymous.get("/api/v1/issues/", params={"unit": "610902001001"}, headers=liaison)
+        neighbour = await anonymous.get("/api/v1/issues/", params={"unit": "610902001002"}, headers=liaison)
+        nowhere = await anonymous.get("/api/v1/issues/", params={"unit": "610902001999"}, headers=liaison)
+        assert own.status_code == 200
+        assert neighbour.status_code == nowhere.status_code == 400
+        assert neighbour.json()["detail"].replace("001002", "") == nowhere.json()["detail"].replace("001999", "")
+        anonymous.cookies.clear()  # signing in above left the session cookie on this client
+        assert (await anonymous.get("/api/v1/issues/", params={"unit": "610902001001"})).status_code == 401
+        others = await anonymous.get("/api/v1/referrals/", params={"handler": "d-water"}, headers=liaison)
+        assert others.status_code == 400  # a liaison holds no department's referrals
