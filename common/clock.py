@@ -9,22 +9,15 @@ test advances a month in a second instead of sleeping through it. The offset liv
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 
+from contracts.calendar import CHINA, month_of, next_month
+
+__all__ = ["CHINA", "OFFSET_KEY", "Clock", "month_of", "next_month"]
+
 OFFSET_KEY = "platform:clock:offset_s"
-CHINA = timezone(timedelta(hours=8), "CST")  # months and days are counted in China Standard Time
-
-
-def month_of(moment: datetime) -> str:
-    """YYYY-MM of a moment, in China Standard Time."""
-    return moment.astimezone(CHINA).strftime("%Y-%m")
-
-
-def next_month(month: str) -> str:
-    year, number = (int(part) for part in month.split("-"))
-    return f"{year + number // 12}-{number % 12 + 1:02d}"
 
 
 class Clock:

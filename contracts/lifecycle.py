@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any, Final, TypeAlias
 
 import msgspec
 from msgspec.structs import replace
 
 from contracts.base import IssueEvent, TraceContext
+from contracts.calendar import month_of, next_month
 from contracts.issues import (
     IssueAssigned,
     IssueCarriedOver,
@@ -52,7 +53,6 @@ TERMINAL: Final = frozenset({"closed", "merged"})
 OPEN_STATES: Final = frozenset(STATES) - TERMINAL
 APPLIED_KEPT: Final = 64  # event ids remembered per issue: enough to drop any redelivery the bus makes
 
-_CHINA = timezone(timedelta(hours=8), "CST")  # months are counted in China Standard Time, as in common.clock
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _CONTENT = ("satisfied", "basically_satisfied")
 _NEXT = {  # what an open state waits for: the second half of the reason an event is refused
@@ -202,15 +202,6 @@ def _tag(event: IssueEvent) -> str:
     return str(tag) if tag is not None else type(event).__name__
 
 
-def _month(moment: datetime) -> str:
-    return moment.astimezone(_CHINA).strftime("%Y-%m")
-
-
-def _next_month(month: str) -> str:
-    year, number = (int(part) for part in month.split("-"))
-    return f"{year + number // 12:04d}-{number % 12 + 1:02d}"
-
-
 _NO_REFERRAL: Final = {"referral_id": None, "handler_code": None, "co_handlers": (), "deadline": None, "co_replies": ()}
 
 
@@ -229,7 +220,7 @@ def _triaged(state: IssueState, event: IssueTriaged) -> IssueState:
     _in(state, "received")
     tier, unit = event.responsible_tier, event.responsible_unit
     _require(tier in TIERS, f"unknown tier {tier!r}")
-    month = _month(event.occurred_at)
+    month = month_of(event.occurred_at)
     changes = {"tier": tier, "unit": unit, "received_tier": tier, "received_unit": unit, "month": month}
     return replace(state, state="pending_review", category=event.category, **changes)
 
@@ -261,7 +252,7 @@ def _escalated(state: IssueState, event: IssueEscalated) -> IssueState:
         "escalating to the city goes through city_linkage" if parent == "city" else "city_linkage is only for the city"
     )
     _require(event.city_linkage == (parent == "city"), linkage)
-    month = _month(event.occurred_at)
+    month = month_of(event.occurred_at)
     return replace(state, tier=event.to_tier, unit=event.to_unit, escalated=state.escalated + 1, month=month)
 
 
@@ -271,7 +262,7 @@ def _carried_over(state: IssueState, event: IssueCarriedOver) -> IssueState:
     _require(bool(_MONTH.match(event.month)), f"{event.month!r} is not a month (YYYY-MM)")
     waits = state.month or event.month
     _require(event.month >= waits, f"the issue waits for the {waits} review, not for {event.month}'s")
-    return replace(state, month=_next_month(event.month))
+    return replace(state, month=next_month(event.month))
 
 
 def _assigned(state: IssueState, event: IssueAssigned) -> IssueState:
@@ -336,7 +327,7 @@ def _referral_unable(state: IssueState, event: ReferralUnable) -> IssueState:
     if not lead:
         return _kept(state, event)
     tier, unit = return_point(state)
-    month = _month(event.occurred_at)
+    month = month_of(event.occurred_at)
     back = {"tier": tier, "unit": unit, "month": month, "unable": state.unable + 1}
     return replace(state, state="pending_review", **back, **_NO_REFERRAL)
 
@@ -374,7 +365,7 @@ def _reopened(state: IssueState, event: IssueReopened) -> IssueState:
     _require(
         (event.tier, event.unit) == (tier, unit), f"the issue goes back to {tier} {unit}, not {event.tier} {event.unit}"
     )
-    back = {"tier": tier, "unit": unit, "month": _month(event.occurred_at), "reopened": state.reopened + 1}
+    back = {"tier": tier, "unit": unit, "month": month_of(event.occurred_at), "reopened": state.reopened + 1}
     cleared = {"satisfaction": None, "fed_back_at": None, "resolved_on_spot": False}
     return replace(state, state="pending_review", **back, **cleared, **_NO_REFERRAL)
 

@@ -22,6 +22,7 @@ from litestar.response import Response
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from common.bus import Outgoing, make_broker, outgoing, publish_all
+from common.clock import Clock
 from common.health import broker_and_redis, check_health
 from common.logs import setup_logging
 from common.outbox import Outbox, current_epoch
@@ -185,6 +186,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             unreachable_after_days=settings.unreachable_after_days,
             oversight=oversight,
             credentials=credentials,
+            clock=Clock(redis),  # one reading of the platform clock's offset per half second, not per request
         )
         try:
             yield

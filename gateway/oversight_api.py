@@ -38,13 +38,17 @@ class OversightController(Controller):
     async def answer(self, what: str, request: Request, state: State) -> Response[bytes]:
         if what not in ANSWERS:
             raise NotFoundException(f"no oversight answer {what!r}; answers: {', '.join(ANSWERS)}")
-        client: httpx.AsyncClient = state.oversight
-        try:
-            found = await client.get(ANSWERS[what], params=dict(request.query_params))
-        except httpx.HTTPError as exc:
-            raise HTTPException(status_code=503, detail=f"oversight is unavailable: {exc!r}") from None
-        headers = {}
-        if what.startswith("monthly-report"):
-            headers["Content-Disposition"] = f'attachment; filename="{what}"'
-        content_type = found.headers.get("content-type", "application/json")
-        return Response(found.content, status_code=found.status_code, media_type=content_type, headers=headers)
+        download = what if what.startswith("monthly-report") else None
+        return await ask_oversight(state, ANSWERS[what], request, download=download)
+
+
+async def ask_oversight(state: State, path: str, request: Request, download: str | None = None) -> Response[bytes]:
+    """Pass a read-only question on to the oversight service, and its answer back (503 if it is away)."""
+    client: httpx.AsyncClient = state.oversight
+    try:
+        found = await client.get(path, params=dict(request.query_params))
+    except httpx.HTTPError as exc:
+        raise HTTPException(status_code=503, detail=f"oversight is unavailable: {exc!r}") from None
+    headers = {"Content-Disposition": f'attachment; filename="{download}"'} if download else {}
+    content_type = found.headers.get("content-type", "application/json")
+    return Response(found.content, status_code=found.status_code, media_type=content_type, headers=headers)

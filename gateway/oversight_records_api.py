@@ -10,15 +10,14 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-import httpx
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.exceptions import ClientException, HTTPException
+from litestar.exceptions import ClientException
 from litestar.response import Response
 
 from common.bus import outgoing, publish_all
-from common.clock import CHINA, Clock
+from common.clock import CHINA
 from contracts.base import Command, IssueNumber
 from contracts.oversight import (
     CALLBACK_ANSWERS,
@@ -32,6 +31,7 @@ from contracts.oversight import (
 )
 from contracts.registry import Deputy, GridRole
 from contracts.topics import OVERSIGHT_RECORDS
+from gateway.oversight_api import ask_oversight
 
 API = "/api/v1/oversight/records"
 RecordId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="your id for it")]
@@ -93,7 +93,7 @@ def _one_of(field: str, value: str, allowed: tuple[str, ...]) -> None:
 
 
 async def _not_after_today(state: State, held_on: date) -> None:
-    if held_on > (await Clock(state.redis).now()).astimezone(CHINA).date():
+    if held_on > (await state.clock.now()).astimezone(CHINA).date():
         raise _bad("held_on", "a record of what happened: not after today")
 
 
@@ -107,7 +107,7 @@ async def _issue_state(state: State, issue_id: str) -> str:
 async def _publish(state: State, command: Command, record_id: str) -> RecordAccepted:
     tag = type(command).__struct_config__.tag
     command = msgspec.structs.replace(
-        command, event_id=record_event_id(str(tag), record_id), occurred_at=await Clock(state.redis).now()
+        command, event_id=record_event_id(str(tag), record_id), occurred_at=await state.clock.now()
     )
     await publish_all(state.broker, [outgoing(OVERSIGHT_RECORDS, record_id, command)])
     return RecordAccepted(record_id=record_id)
@@ -169,30 +169,20 @@ class OversightRecordsController(Controller):
 
     @get("/contacts", operation_id="contacts", summary="Contacts (?by=deputy|station|town|month&period=)")
     async def contacts(self, request: Request, state: State) -> Response[bytes]:
-        return await _ask(state, "/contacts", request)
+        return await ask_oversight(state, "/contacts", request)
 
     @get("/training", operation_id="training", summary="Training sessions and coverage per town (?period=)")
     async def training_figures(self, request: Request, state: State) -> Response[bytes]:
-        return await _ask(state, "/training", request)
+        return await ask_oversight(state, "/training", request)
 
     @get("/funds", operation_id="funds", summary="Emergency funds per month and per issue (?period=)")
     async def funds_figures(self, request: Request, state: State) -> Response[bytes]:
-        return await _ask(state, "/funds", request)
+        return await ask_oversight(state, "/funds", request)
 
     @get("/callbacks", operation_id="callbacks", summary="Callbacks made, and mismatches (?period=)")
     async def callbacks(self, request: Request, state: State) -> Response[bytes]:
-        return await _ask(state, "/callbacks", request)
+        return await ask_oversight(state, "/callbacks", request)
 
     @get("/callbacks/due", operation_id="callbacksDue", summary="Closed issues drawn for a callback (?share=&period=)")
     async def callbacks_due(self, request: Request, state: State) -> Response[bytes]:
-        return await _ask(state, "/callbacks/due", request)
-
-
-async def _ask(state: State, path: str, request: Request) -> Response[bytes]:
-    client: httpx.AsyncClient = state.oversight
-    try:
-        found = await client.get(path, params=dict(request.query_params))
-    except httpx.HTTPError as exc:
-        raise HTTPException(status_code=503, detail=f"oversight is unavailable: {exc!r}") from None
-    media_type = found.headers.get("content-type", "application/json")
-    return Response(found.content, status_code=found.status_code, media_type=media_type)
+        return await ask_oversight(state, "/callbacks/due", request)

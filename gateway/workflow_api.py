@@ -18,7 +18,7 @@ from litestar.params import Parameter
 from litestar.response import Response
 
 from common.bus import outgoing, publish_all
-from common.clock import Clock, month_of
+from common.clock import month_of
 from contracts.base import IssueCommand, IssueEvent
 from contracts.commands import (
     AcceptReferral,
@@ -179,15 +179,15 @@ class WorkController(Controller):
         else:
             units = [u.code for u in view.subtree(unit)] if scope == "subtree" else [unit]
             numbers = await state.work.sitting_at(units)
-        issues: list[IssueView] = await state.issues.summaries(numbers)
-        if issue_state:
-            issues = [i for i in issues if i.state == issue_state]
         limit = max(1, min(limit, 2000))
+        if not issue_state:  # only the page asked for is read from the read model
+            return {"total": len(numbers), "items": await state.issues.summaries(numbers[offset : offset + limit])}
+        issues = [i for i in await state.issues.summaries(numbers) if i.state == issue_state]
         return {"total": len(issues), "items": issues[offset : offset + limit]}
 
     @post("/{number:str}/rating", status_code=202, operation_id="rateIssue", summary="The voter's rating of the result")
     async def rate(self, number: str, data: RatingIn, state: State) -> Accepted:
-        now = await Clock(state.redis).now()  # the platform's time: feedback's windows are on the same clock
+        now = await state.clock.now()  # the platform's time: feedback's windows are on the same clock
         command = RateIssue(
             occurred_at=now,
             issue_id=number,
@@ -208,7 +208,7 @@ class WorkController(Controller):
         probe = IssueClosed(issue_id=number, tier="", reason=data.reason, unreachable=True)
         await _check_step(state, number, probe)
         current = await state.work.states.get(number)
-        now = await Clock(state.redis).now()
+        now = await state.clock.now()
         if current and current.fed_back_at and now < current.fed_back_at + timedelta(days=state.unreachable_after_days):
             due = current.fed_back_at + timedelta(days=state.unreachable_after_days)
             raise _bad(
@@ -217,7 +217,7 @@ class WorkController(Controller):
         return await _send(
             state,
             CloseUnreachable(
-                occurred_at=await Clock(state.redis).now(),
+                occurred_at=await state.clock.now(),
                 issue_id=number,
                 reason=data.reason,
                 closed_by=data.closed_by,
@@ -350,7 +350,7 @@ class ClockController(Controller):
 
     @get("/", operation_id="getClock", summary="The platform's time and month")
     async def now(self, state: State) -> ClockOut:
-        now = await Clock(state.redis).now()
+        now = await state.clock.now()
         return ClockOut(now=now.isoformat(), month=month_of(now))
 
     @post(
@@ -363,5 +363,5 @@ class ClockController(Controller):
     async def advance(self, data: ClockIn, state: State) -> Response[ClockOut]:
         if not state.clock_adjustable:
             raise _bad("advance_days", "this platform's clock is real time (CLOCK_ADJUSTABLE is off)", status=403)
-        now = await Clock(state.redis).advance(data.advance_days * 86400)
+        now = await state.clock.advance(data.advance_days * 86400)
         return Response(ClockOut(now=now.isoformat(), month=month_of(now)))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 from contracts.base import derive_event_id
+from contracts.calendar import CHINA
 from contracts.intake import SubmitIntake, VoterContact
 from contracts.issues import IssueReceived
 from contracts.vocabulary import CHANNELS, ISSUE_KINDS
-
-CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")  # no daylight saving: a fixed offset is exact
 
 
 class InvalidSubmission(ValueError):
@@ -31,7 +30,7 @@ def numbering_month(at: datetime) -> str:
     """Issue numbers count per month of the district's own calendar (UTC+8); a naive time is UTC."""
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    return at.astimezone(CHINA_STANDARD_TIME).strftime("%Y%m")
+    return at.astimezone(CHINA).strftime("%Y%m")
 
 
 def format_issue_number(prefix: str, month: str, sequence: int) -> str:

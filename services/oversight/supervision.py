@@ -16,6 +16,7 @@ from common.clock import CHINA, Clock, month_of
 from common.registry.view import RegistryView
 from common.ticker import Ticker
 from contracts.base import EVENT_ID_NAMESPACE, derive_event_id
+from contracts.calendar import previous_month
 from contracts.commands import Notification
 from contracts.issues import IssueSupervised
 from contracts.oversight import AssessmentScored, ScoreInput
@@ -145,7 +146,7 @@ class Supervisor:
             await self._publish(unreviewed_records(unreviewed, view))
             await self._redis.sadd("oversight:supervised", marker)
             raised += 1
-        previous = _previous_month(month_of(now))
+        previous = previous_month(month_of(now))
         if await self._redis.set(f"oversight:scored:{previous}", "1", nx=True):
             scores = [
                 s
@@ -161,8 +162,3 @@ class Supervisor:
         if raised:
             log.info("supervision raised", extra={"items": raised})
         return raised
-
-
-def _previous_month(month: str) -> str:
-    year, number = (int(p) for p in month.split("-"))
-    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"

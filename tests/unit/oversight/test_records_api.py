@@ -14,6 +14,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from common.clock import Clock
 from common.registry.view import RegistryView
 from contracts.oversight import (
     AllocateFunds,
@@ -56,7 +57,7 @@ async def client(view: RegistryView) -> AsyncIterator[AsyncTestClient[Litestar]]
     app = Litestar(route_handlers=[OversightRecordsController])
     app.state.update(
         broker=FakeBroker(),
-        redis=FakeRedis(),
+        clock=Clock(FakeRedis()),  # type: ignore[arg-type]
         registry=SimpleNamespace(view=view),
         work=SimpleNamespace(states=FakeStates()),
     )
