@@ -40,6 +40,7 @@ from gateway.registry_api import RegistryController
 from gateway.schemas import IntakeAccepted, IntakeRequest, IssueView, SubmissionStatus
 from gateway.settings import GatewaySettings
 from gateway.submissions import IdempotencyConflict, Locations, SubmissionDesk, fingerprint
+from gateway.web import web_routes
 from gateway.workflow_api import ClockController, ReferralController, ReviewController, WorkController
 from gateway.worklists import ReviewOutcomes, WorkLists
 
@@ -212,6 +213,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             OversightRecordsController,
             RegistryController,
             health,
+            *web_routes,
         ],
         exception_handlers={RedisConnectionError: _store_unavailable},
         lifespan=[lifespan],
