@@ -10,6 +10,9 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.response import Response
 
+from gateway.access import OVERSIGHT_ROLES
+from gateway.auth import requires
+
 API = "/api/v1/oversight"
 ANSWERS = {
     "ledgers": "/ledgers",
@@ -27,6 +30,7 @@ ANSWERS = {
 class OversightController(Controller):
     path = API
     tags = ["oversight"]
+    guards = [requires(*OVERSIGHT_ROLES)]
 
     @get(
         "/{what:str}",

@@ -31,6 +31,8 @@ from contracts.oversight import (
 )
 from contracts.registry import Deputy, GridRole
 from contracts.topics import OVERSIGHT_RECORDS
+from gateway.access import INTAKE_ROLES, OVERSIGHT_ROLES, STAFF_ROLES, sees_issue, station_unit
+from gateway.auth import Principal, requires
 from gateway.oversight_api import ask_oversight
 
 API = "/api/v1/oversight/records"
@@ -97,9 +99,9 @@ async def _not_after_today(state: State, held_on: date) -> None:
         raise _bad("held_on", "a record of what happened: not after today")
 
 
-async def _issue_state(state: State, issue_id: str) -> str:
+async def _issue_state(state: State, issue_id: str, principal: Principal) -> str:
     current = await state.work.states.get(issue_id)
-    if current is None:
+    if current is None or not sees_issue(principal, state.registry.view, current):
         raise _bad("issue_id", f"no issue {issue_id}")
     return str(current.state)
 
@@ -121,25 +123,42 @@ class OversightRecordsController(Controller):
     path = API
     tags = ["oversight"]
 
-    @post("/contacts", status_code=202, operation_id="recordContact", summary="A deputy's reception or visit")
-    async def contact(self, data: ContactIn, state: State) -> RecordAccepted:
+    @post(
+        "/contacts",
+        status_code=202,
+        operation_id="recordContact",
+        summary="A deputy's reception or visit (the deputy, or staff over the station)",
+        guards=[requires(*INTAKE_ROLES)],
+    )
+    async def contact(self, request: Request, data: ContactIn, state: State) -> RecordAccepted:
         _one_of("kind", data.kind, CONTACT_KINDS)
-        view = state.registry.view
+        view, principal = state.registry.view, request.state.principal
         if view.get(Deputy, data.deputy_code) is None:
             raise _bad("deputy_code", f"no deputy {data.deputy_code} in the registry")
-        if view.station(data.station_code) is None:
+        if principal.role == "deputy" and principal.deputy_code != data.deputy_code:
+            raise _bad("deputy_code", "a deputy records their own contacts", status=403)
+        unit = station_unit(view, data.station_code)
+        own = principal.role == "deputy" and view.station(data.station_code) is not None
+        if unit is None or not (own or principal.sees_unit(view, unit)):
             raise _bad("station_code", f"no station {data.station_code} in the registry")
         await _not_after_today(state, data.held_on)
         record_id = _record_id(data.record_id, "CT")
         fields = msgspec.structs.asdict(data) | {"record_id": record_id}
         return await _publish(state, RecordContact(**fields), record_id)
 
-    @post("/training", status_code=202, operation_id="recordTraining", summary="A training session and who came")
-    async def training(self, data: TrainingIn, state: State) -> RecordAccepted:
+    @post(
+        "/training",
+        status_code=202,
+        operation_id="recordTraining",
+        summary="A training session and who came",
+        guards=[requires(*STAFF_ROLES)],
+    )
+    async def training(self, request: Request, data: TrainingIn, state: State) -> RecordAccepted:
         _one_of("audience", data.audience, TRAINING_AUDIENCES)
         view = state.registry.view
         unit = view.unit(data.unit_code)
-        if unit is None or unit.tier not in ("town", "village"):
+        in_scope = unit is not None and request.state.principal.sees_unit(view, unit.code)
+        if unit is None or unit.tier not in ("town", "village") or not in_scope:
             raise _bad("unit_code", f"{data.unit_code} is not a town or village in the registry")
         for n, code in enumerate(data.attendee_codes):
             if view.get(GridRole, code) is None and view.get(Deputy, code) is None:
@@ -151,38 +170,75 @@ class OversightRecordsController(Controller):
         fields = msgspec.structs.asdict(data) | {"record_id": record_id, "attendee_codes": tuple(data.attendee_codes)}
         return await _publish(state, RecordTraining(**fields), record_id)
 
-    @post("/funds", status_code=202, operation_id="allocateFunds", summary="Emergency funds allocated to an issue")
-    async def funds(self, data: FundsIn, state: State) -> RecordAccepted:
-        await _issue_state(state, data.issue_id)
+    @post(
+        "/funds",
+        status_code=202,
+        operation_id="allocateFunds",
+        summary="Emergency funds allocated to an issue",
+        guards=[requires(*OVERSIGHT_ROLES)],
+    )
+    async def funds(self, request: Request, data: FundsIn, state: State) -> RecordAccepted:
+        await _issue_state(state, data.issue_id, request.state.principal)
         record_id = _record_id(data.record_id, "FD")
         fields = msgspec.structs.asdict(data) | {"record_id": record_id}
         return await _publish(state, AllocateFunds(**fields), record_id)
 
-    @post("/callbacks", status_code=202, operation_id="recordCallback", summary="A callback to a closed issue's voter")
-    async def callback(self, data: CallbackIn, state: State) -> RecordAccepted:
+    @post(
+        "/callbacks",
+        status_code=202,
+        operation_id="recordCallback",
+        summary="A callback to a closed issue's voter",
+        guards=[requires(*STAFF_ROLES)],
+    )
+    async def callback(self, request: Request, data: CallbackIn, state: State) -> RecordAccepted:
         _one_of("answer", data.answer, CALLBACK_ANSWERS)
-        if (now := await _issue_state(state, data.issue_id)) != "closed":
+        if (now := await _issue_state(state, data.issue_id, request.state.principal)) != "closed":
             raise _bad("issue_id", f"only a closed issue is called back; {data.issue_id} is {now}", status=409)
         record_id = _record_id(data.record_id, "CB")
         fields = msgspec.structs.asdict(data) | {"record_id": record_id}
         return await _publish(state, RecordCallback(**fields), record_id)
 
-    @get("/contacts", operation_id="contacts", summary="Contacts (?by=deputy|station|town|month&period=)")
+    @get(
+        "/contacts",
+        operation_id="contacts",
+        summary="Contacts (?by=deputy|station|town|month&period=)",
+        guards=[requires(*OVERSIGHT_ROLES)],
+    )
     async def contacts(self, request: Request, state: State) -> Response[bytes]:
         return await ask_oversight(state, "/contacts", request)
 
-    @get("/training", operation_id="training", summary="Training sessions and coverage per town (?period=)")
+    @get(
+        "/training",
+        operation_id="training",
+        summary="Training sessions and coverage per town (?period=)",
+        guards=[requires(*OVERSIGHT_ROLES)],
+    )
     async def training_figures(self, request: Request, state: State) -> Response[bytes]:
         return await ask_oversight(state, "/training", request)
 
-    @get("/funds", operation_id="funds", summary="Emergency funds per month and per issue (?period=)")
+    @get(
+        "/funds",
+        operation_id="funds",
+        summary="Emergency funds per month and per issue (?period=)",
+        guards=[requires(*OVERSIGHT_ROLES)],
+    )
     async def funds_figures(self, request: Request, state: State) -> Response[bytes]:
         return await ask_oversight(state, "/funds", request)
 
-    @get("/callbacks", operation_id="callbacks", summary="Callbacks made, and mismatches (?period=)")
+    @get(
+        "/callbacks",
+        operation_id="callbacks",
+        summary="Callbacks made, and mismatches (?period=)",
+        guards=[requires(*OVERSIGHT_ROLES)],
+    )
     async def callbacks(self, request: Request, state: State) -> Response[bytes]:
         return await ask_oversight(state, "/callbacks", request)
 
-    @get("/callbacks/due", operation_id="callbacksDue", summary="Closed issues drawn for a callback (?share=&period=)")
+    @get(
+        "/callbacks/due",
+        operation_id="callbacksDue",
+        summary="Closed issues drawn for a callback (?share=&period=)",
+        guards=[requires(*OVERSIGHT_ROLES)],
+    )
     async def callbacks_due(self, request: Request, state: State) -> Response[bytes]:
         return await ask_oversight(state, "/callbacks/due", request)

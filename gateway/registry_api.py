@@ -10,10 +10,10 @@ from datetime import date
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import ClientException, NotFoundException
+from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
 from litestar.params import Body, Parameter
 
 from common.bus import outgoing, publish_all
@@ -129,12 +129,18 @@ def _answer(found: RegistryCommandApplied | RegistryCommandRefused) -> Response[
     return Response(applied, status_code=200)
 
 
+def _users_for_admins(request: Request, kind: str) -> None:
+    if kind == "users" and request.state.principal.role != "admin":
+        raise PermissionDeniedException("the users roster is for administrators")
+
+
 class RegistryController(Controller):
     """Static segments (lookups, exports, imports, commands) never share a first segment with a kind:
     Litestar matches a static segment first and does not fall back to `/{kind}`."""
 
     path = API
     tags = ["registry"]
+    guards = [requires()]  # the registry is the district's own data: signed-in accounts only; users for admins only
 
     @get("/", operation_id="registryCounts", summary="How many of each kind the registry holds")
     async def counts(self, state: State) -> Counts:
@@ -178,9 +184,11 @@ class RegistryController(Controller):
         operation_id="exportRoster",
         summary="Rosters: <kind>.csv (UTF-8 with BOM), <kind>.xlsx, or registry.xlsx (every kind, or ?kinds=a,b)",
     )
-    async def export(self, filename: str, state: State, kinds: str | None = None) -> Response[bytes]:
+    async def export(self, request: Request, filename: str, state: State, kinds: str | None = None) -> Response[bytes]:
         view: RegistryView = state.registry.view
         stem, _, suffix = filename.rpartition(".")
+        if request.state.principal.role != "admin" and (stem in ("users", "registry")):
+            raise PermissionDeniedException("the users roster is for administrators")
         disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
         if suffix == "csv":
             cls = _kind(stem)
@@ -228,9 +236,10 @@ class RegistryController(Controller):
 
     @get("/{kind:str}", operation_id="listEntities", summary="Entities of a kind; filter by any field (?unit_code=)")
     async def list_entities(
-        self, kind: str, state: State, query: dict[str, Any], limit: int = 500, offset: int = 0
+        self, request: Request, kind: str, state: State, query: dict[str, Any], limit: int = 500, offset: int = 0
     ) -> Page:
         cls = _kind(kind)
+        _users_for_admins(request, kind)
         filters = {k: v for k, v in query.items() if k not in ("limit", "offset")}
         fields = {f.encode_name for f in msgspec.structs.fields(cls)}
         for name in filters:
@@ -243,7 +252,8 @@ class RegistryController(Controller):
         return Page(total=len(items), items=items[offset : offset + limit])
 
     @get("/{kind:str}/{code:str}", operation_id="getEntity", summary="One entity")
-    async def get_entity(self, kind: str, code: str, state: State) -> Entity:
+    async def get_entity(self, request: Request, kind: str, code: str, state: State) -> Entity:
+        _users_for_admins(request, kind)
         found = state.registry.view.get(_kind(kind), code)
         if found is None:
             raise NotFoundException(f"no {kind} {code}")

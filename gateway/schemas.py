@@ -69,6 +69,7 @@ class IssueView(msgspec.Struct, kw_only=True, omit_defaults=True):
     text: str
     received_at: datetime
     voter: str | None = None
+    deputy_code: str | None = None  # the deputy who collected it
     category: str | None = None
     responsible_tier: str | None = None
     responsible_unit: str | None = None

@@ -17,4 +17,6 @@ class GatewaySettings(BaseSettings, frozen=True, kw_only=True):
     auth_lockout_s: int = 900  # how long the lock lasts, counted from the last failure
     session_ttl_s: int = 8 * 3600  # a session ends after this long unused
     admin_password_file: str = ""  # the first administrator's (platform-admin) password, set at start
+    pii_key_file: str = ""  # the key under which personal data is hashed (the hotline's caller index)
+    public_requests_per_minute: int = 60  # per client address, on the public voter API (the rest needs an account)
     registry_wait_s: float = 10.0  # how long a registry change waits for its outcome before answering 202

@@ -38,9 +38,11 @@ from contracts.issues import (
     ReferralUnable,
 )
 from contracts.lifecycle import check
+from contracts.registry import Deputy
 from contracts.topics import HANDLER_REPLIES, RATINGS, REVIEW_DECISIONS
 from contracts.vocabulary import UNABLE_REASONS
-from gateway.auth import requires
+from gateway.access import REVIEW_ROLES, STAFF_ROLES, no_issue, no_referral, sees_issue, station_unit
+from gateway.auth import PLATFORM_ADMIN, Principal, requires
 from gateway.schemas import IssueView
 from gateway.worklists import ReviewRecord
 
@@ -67,7 +69,6 @@ class ReviewIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     held_on: date
     participants: list[Annotated[str, msgspec.Meta(min_length=1, max_length=50)]] = msgspec.field(default_factory=list)
     decisions: Annotated[list[DecisionIn], msgspec.Meta(min_length=1, max_length=20_000)]
-    decided_by: Code | None = None
 
 
 class ReviewAccepted(msgspec.Struct, kw_only=True):
@@ -108,12 +109,10 @@ class ReplyIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class RatingIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     satisfaction: Literal["satisfied", "basically_satisfied", "dissatisfied"]
     comment: Short | None = None
-    rated_by: Code | None = None  # a hotline operator rating on the voter's behalf
 
 
 class CloseIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     reason: Short
-    closed_by: Code | None = None
 
 
 class Accepted(msgspec.Struct, kw_only=True):
@@ -131,7 +130,7 @@ class ClockOut(msgspec.Struct, kw_only=True):
     month: str
 
 
-def _bad(field: str, reason: str, status: int = 400) -> ClientException:
+def field_error(field: str, reason: str, status: int = 400) -> ClientException:
     return ClientException(status_code=status, detail=f"{field}: {reason}", extra=[{"key": field, "message": reason}])
 
 
@@ -140,14 +139,23 @@ async def _send(state: State, command: IssueCommand, topic) -> Accepted:  # type
     return Accepted(issue_id=command.issue_id, issue_url=f"{API}/issues/{command.issue_id}")
 
 
-async def _check_step(state: State, issue_id: str, event: IssueEvent) -> None:
-    """A 404 for an issue the gateway has not seen; a 409 with the lifecycle's reason for a step it
-    cannot take now."""
+async def rate_issue(
+    state: State, number: str, satisfaction: str, comment: str | None, *, rated_by: str | None
+) -> Accepted:
+    """Send a rating on (the step already checked): by the voter (`rated_by` None) or on the voter's behalf."""
+    now = await state.clock.now()  # the platform's time: feedback's windows are on the same clock
+    command = RateIssue(occurred_at=now, issue_id=number, satisfaction=satisfaction, comment=comment, rated_by=rated_by)
+    return await _send(state, command, RATINGS)
+
+
+async def _check_step(state: State, issue_id: str, event: IssueEvent, principal: Principal | None = None) -> None:
+    """A 404 for an issue the gateway has not seen, or one outside the account's scope (the same answer);
+    a 409 with the lifecycle's reason for a step it cannot take now."""
     current = await state.work.states.get(issue_id)
-    if current is None:
-        raise NotFoundException(f"no issue {issue_id}")
+    if current is None or (principal is not None and not sees_issue(principal, state.registry.view, current)):
+        raise no_issue(issue_id)
     if reason := check(current, event):
-        raise _bad("issue_id", reason, status=409)
+        raise field_error("issue_id", reason, status=409)
 
 
 class WorkController(Controller):
@@ -164,54 +172,65 @@ class WorkController(Controller):
         self,
         request: Request,
         state: State,
-        unit: str,
+        unit: str | None = None,
+        deputy: str | None = None,
         scope: Literal["at", "received", "subtree"] = "at",
         issue_state: Annotated[str | None, Parameter(query="state")] = None,
         limit: int = 200,
         offset: int = 0,
     ) -> dict[str, object]:
         view = state.registry.view
+        principal: Principal = request.state.principal
+        if deputy is not None:  # the issues a deputy collected: the deputy, or staff over the deputy's station
+            found = view.get(Deputy, deputy)
+            unit_of = station_unit(view, found.station_code) if found is not None else None
+            if not (principal.deputy_code == deputy or (unit_of is not None and principal.sees_unit(view, unit_of))):
+                raise field_error("deputy", f"no deputy {deputy} in the registry")
+            numbers = await state.work.collected_by(deputy)
+        elif unit is None:
+            raise field_error("unit", "name a unit (or a deputy)")
         # outside the user's subtree is answered as if the unit did not exist: nothing to learn by guessing
-        if view.unit(unit) is None or not request.state.principal.sees_unit(view, unit):
-            raise _bad("unit", f"no unit {unit} in the registry")
-        if scope == "received":
+        elif view.unit(unit) is None or not principal.sees_unit(view, unit):
+            raise field_error("unit", f"no unit {unit} in the registry")
+        elif scope == "received":
             numbers = await state.work.received_at([unit])
         else:
             units = [u.code for u in view.subtree(unit)] if scope == "subtree" else [unit]
             numbers = await state.work.sitting_at(units)
-        limit = max(1, min(limit, 2000))
+        limit, offset = max(1, min(limit, 2000)), max(0, offset)
         if not issue_state:  # only the page asked for is read from the read model
             return {"total": len(numbers), "items": await state.issues.summaries(numbers[offset : offset + limit])}
         issues = [i for i in await state.issues.summaries(numbers) if i.state == issue_state]
         return {"total": len(issues), "items": issues[offset : offset + limit]}
 
-    @post("/{number:str}/rating", status_code=202, operation_id="rateIssue", summary="The voter's rating of the result")
-    async def rate(self, number: str, data: RatingIn, state: State) -> Accepted:
-        now = await state.clock.now()  # the platform's time: feedback's windows are on the same clock
-        command = RateIssue(
-            occurred_at=now,
-            issue_id=number,
-            satisfaction=data.satisfaction,
-            comment=data.comment,
-            rated_by=data.rated_by,
-        )
-        await _check_step(state, number, IssueRated(issue_id=number, satisfaction=data.satisfaction))
-        return await _send(state, command, RATINGS)
+    @post(
+        "/{number:str}/rating",
+        status_code=202,
+        operation_id="rateIssue",
+        summary="Record the voter's rating on the voter's behalf (a hotline operator or station); "
+        "voters rate with their tracking code on the public API",
+        guards=[requires(*STAFF_ROLES)],
+    )
+    async def rate(self, request: Request, number: str, data: RatingIn, state: State) -> Accepted:
+        probe = IssueRated(issue_id=number, satisfaction=data.satisfaction)
+        await _check_step(state, number, probe, request.state.principal)
+        return await rate_issue(state, number, data.satisfaction, data.comment, rated_by=request.state.principal.login)
 
     @post(
         "/{number:str}/close",
         status_code=202,
         operation_id="closeUnreachable",
         summary="Close when the voter cannot be reached",
+        guards=[requires(*STAFF_ROLES)],
     )
-    async def close(self, number: str, data: CloseIn, state: State) -> Accepted:
+    async def close(self, request: Request, number: str, data: CloseIn, state: State) -> Accepted:
         probe = IssueClosed(issue_id=number, tier="", reason=data.reason, unreachable=True)
-        await _check_step(state, number, probe)
+        await _check_step(state, number, probe, request.state.principal)
         current = await state.work.states.get(number)
         now = await state.clock.now()
         if current and current.fed_back_at and now < current.fed_back_at + timedelta(days=state.unreachable_after_days):
             due = current.fed_back_at + timedelta(days=state.unreachable_after_days)
-            raise _bad(
+            raise field_error(
                 "issue_id", f"the voter may still be reached: it can be closed unrated from {due.isoformat()}", 409
             )
         return await _send(
@@ -220,7 +239,7 @@ class WorkController(Controller):
                 occurred_at=await state.clock.now(),
                 issue_id=number,
                 reason=data.reason,
-                closed_by=data.closed_by,
+                closed_by=request.state.principal.login,
             ),
             RATINGS,
         )
@@ -230,23 +249,33 @@ class ReviewController(Controller):
     path = f"{API}/reviews"
     tags = ["workflow"]
 
-    @post("/", status_code=202, operation_id="recordReview", summary="A tier's monthly review: one decision per issue")
-    async def record(self, data: ReviewIn, state: State) -> ReviewAccepted:
-        unit = state.registry.view.unit(data.unit)
-        if unit is None or unit.tier != data.tier:
-            raise _bad("unit", f"{data.unit} is not a {data.tier} in the registry")
+    @post(
+        "/",
+        status_code=202,
+        operation_id="recordReview",
+        summary="A tier's monthly review: one decision per issue (the unit's own staff; a leader or admin above it)",
+        guards=[requires(*REVIEW_ROLES)],
+    )
+    async def record(self, request: Request, data: ReviewIn, state: State) -> ReviewAccepted:
+        view, principal = state.registry.view, request.state.principal
+        unit = view.unit(data.unit)
+        holds = principal.unit_code == data.unit or (
+            principal.role in ("admin", "leader") and principal.sees_unit(view, data.unit)
+        )
+        if unit is None or unit.tier != data.tier or not holds:
+            raise field_error("unit", f"{data.unit} is not a {data.tier} in the registry that you review")
         seen: set[str] = set()
         for n, d in enumerate(data.decisions):
             where = f"decisions[{n}]"
             if d.issue_id in seen:
-                raise _bad(f"{where}.issue_id", f"{d.issue_id} has two decisions in this review")
+                raise field_error(f"{where}.issue_id", f"{d.issue_id} has two decisions in this review")
             seen.add(d.issue_id)
             if d.decision == "assign" and not d.handler_code:
-                raise _bad(f"{where}.handler_code", "an assignment needs a lead handler")
+                raise field_error(f"{where}.handler_code", "an assignment needs a lead handler")
             if d.decision == "merge" and not d.into_issue_id:
-                raise _bad(f"{where}.into_issue_id", "a merge names the issue it duplicates")
+                raise field_error(f"{where}.into_issue_id", "a merge names the issue it duplicates")
             if d.decision == "resolve" and not d.note:
-                raise _bad(f"{where}.note", "say how the tier resolved it")
+                raise field_error(f"{where}.note", "say how the tier resolved it")
         review_id = f"RV-{data.tier}-{data.unit}-{data.month}-{uuid.uuid4().hex[:8]}"
         await state.review_outcomes.open(
             ReviewRecord(
@@ -266,7 +295,7 @@ class ReviewController(Controller):
                 deadline=d.deadline,
                 into_issue_id=d.into_issue_id,
                 note=d.note,
-                decided_by=data.decided_by,
+                decided_by=principal.login,
                 held_on=data.held_on,
                 participants=tuple(data.participants),
             )
@@ -275,11 +304,16 @@ class ReviewController(Controller):
         await publish_all(state.broker, [outgoing(REVIEW_DECISIONS, c.issue_id, c) for c in commands])
         return ReviewAccepted(review_id=review_id, decisions=len(commands), status_url=f"{API}/reviews/{review_id}")
 
-    @get("/{review_id:str}", operation_id="getReview", summary="What became of each decision of a review")
-    async def status(self, review_id: str, state: State, every: bool = False) -> ReviewStatus:
+    @get(
+        "/{review_id:str}",
+        operation_id="getReview",
+        summary="What became of each decision of a review",
+        guards=[requires()],
+    )
+    async def status(self, request: Request, review_id: str, state: State, every: bool = False) -> ReviewStatus:
         """Counts, and every refusal with its reason; `?every=true` lists the applied decisions too."""
         record, applied, refused, applied_decisions = await state.review_outcomes.get(review_id, every)
-        if record is None:
+        if record is None or not request.state.principal.sees_unit(state.registry.view, record.unit):
             raise NotFoundException(f"no review {review_id}")
         rows = [
             DecisionOutcome(issue_id=o.issue_id, decision=o.decision, status="refused", field=o.field, reason=o.reason)
@@ -310,31 +344,48 @@ class ReferralController(Controller):
     )
     async def held(self, request: Request, handler: str, state: State) -> list[IssueView]:
         if not request.state.principal.sees_handler(state.registry.view, handler):
-            raise _bad("handler", f"no handler {handler} in the registry")
+            raise field_error("handler", f"no handler {handler} in the registry")
         return await state.issues.summaries(await state.work.held_by(handler))
 
-    @post("/{referral_id:str}/replies", status_code=202, operation_id="replyToReferral", summary="A handler's reply")
-    async def reply(self, referral_id: str, data: ReplyIn, state: State) -> Accepted:
+    @post(
+        "/{referral_id:str}/replies",
+        status_code=202,
+        operation_id="replyToReferral",
+        summary="A handler's reply (the handler's own accounts)",
+        guards=[requires("handler", "admin")],
+    )
+    async def reply(self, request: Request, referral_id: str, data: ReplyIn, state: State) -> Accepted:
+        principal: Principal = request.state.principal
+        if principal.role == "handler" and data.handler_code != principal.handler_code:
+            raise field_error("handler_code", "you reply for your own handler only", status=403)
         issue_id = await state.work.issue_of_referral(referral_id)
-        if issue_id is None:
-            raise NotFoundException(f"no referral {referral_id}")
+        current = await state.work.states.get(issue_id) if issue_id else None
+        held = current is not None and current.referral_id == referral_id
+        if not held or data.handler_code not in (current.handler_code, *current.co_handlers):
+            raise no_referral(referral_id)  # another handler's referral answers like one that does not exist
+        if (
+            principal.role != "handler"
+            and principal.login != PLATFORM_ADMIN
+            and not principal.sees_handler(state.registry.view, data.handler_code)
+        ):
+            raise no_referral(referral_id)
         common = {"issue_id": issue_id, "referral_id": referral_id, "handler_code": data.handler_code}
         command: IssueCommand
         if data.kind == "accepted":
             command, probe = AcceptReferral(**common), ReferralAccepted(**common)
         elif data.kind == "progress":
             if not data.note:
-                raise _bad("note", "a progress report needs a note")
+                raise field_error("note", "a progress report needs a note")
             command, probe = ReportProgress(**common, note=data.note), ProgressReported(**common, note=data.note)
         elif data.kind == "completed":
             if not data.result:
-                raise _bad("result", "say what was done")
+                raise field_error("result", "say what was done")
             command, probe = ReportResult(**common, result=data.result), ReferralCompleted(**common, result=data.result)
         else:
             if data.reason_code not in UNABLE_REASONS:
-                raise _bad("reason_code", f"expected one of {', '.join(UNABLE_REASONS)}")
+                raise field_error("reason_code", f"expected one of {', '.join(UNABLE_REASONS)}")
             if not data.reason:
-                raise _bad("reason", "say why")
+                raise field_error("reason", "say why")
             reason = {"reason_code": data.reason_code, "reason": data.reason}
             command, probe = ReportUnable(**common, **reason), ReferralUnable(**common, **reason)
         await _check_step(state, issue_id, probe)
@@ -362,6 +413,8 @@ class ClockController(Controller):
     )
     async def advance(self, data: ClockIn, state: State) -> Response[ClockOut]:
         if not state.clock_adjustable:
-            raise _bad("advance_days", "this platform's clock is real time (CLOCK_ADJUSTABLE is off)", status=403)
+            raise field_error(
+                "advance_days", "this platform's clock is real time (CLOCK_ADJUSTABLE is off)", status=403
+            )
         now = await state.clock.advance(data.advance_days * 86400)
         return Response(ClockOut(now=now.isoformat(), month=month_of(now)))

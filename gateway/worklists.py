@@ -33,6 +33,10 @@ def _handler(code: str) -> str:
     return f"gw:handler:{code}"
 
 
+def _collected(deputy_code: str) -> str:
+    return f"gw:deputy:{deputy_code}"
+
+
 class WorkLists:
     """`cached=0` (the API's side) reads every state from Valkey; the projector keeps a cache and writes
     a batch's changes in one round trip (`flush`)."""
@@ -64,6 +68,8 @@ class WorkLists:
                 queue(("zadd", (_at(after.unit), {after.issue_id: score})))
         if before is None:
             queue(("zadd", (_received(after.station_code.split("-W")[0]), {after.issue_id: score})))
+            if after.deputy_code:
+                queue(("zadd", (_collected(after.deputy_code), {after.issue_id: score})))
         for code in _handlers(before):
             if code not in _handlers(after):
                 queue(("zrem", (_handler(code), after.issue_id)))
@@ -103,6 +109,10 @@ class WorkLists:
             found = [pair for rows in await pipe.execute() for pair in rows]
         return [n.decode() for n, _ in sorted(found, key=lambda pair: pair[1])]
 
+    async def collected_by(self, deputy_code: str) -> list[str]:
+        """The issues a deputy collected, oldest first."""
+        return [n.decode() for n in await self._redis.zrange(_collected(deputy_code), 0, -1)]
+
     async def held_by(self, handler_code: str) -> list[str]:
         return [n.decode() for n in await self._redis.zrange(_handler(handler_code), 0, -1)]
 
@@ -123,6 +133,7 @@ def _summary(state: IssueState) -> dict[str, str]:
         "deadline": state.deadline.isoformat() if state.deadline else "",
         "satisfaction": state.satisfaction or "",
         "reopened": str(state.reopened),
+        "deputy_code": state.deputy_code or "",
     }
 
 

@@ -29,7 +29,7 @@ from infra import workflow_bench
 from infra.archive.bench import restore_rate
 from infra.loadgen import Connection, submit
 from infra.registry_bench import lookup_figures
-from infra.runtime.demo import load_demo_registry
+from infra.runtime.demo import ADMIN, load_demo_registry
 from infra.runtime.platform import APPLICATION_PARTS, Platform, Ports
 from services.oversight import ledger_bench
 from services.registry.demo import demo_district
@@ -117,10 +117,12 @@ async def broker_floor(bootstrap: str, count: int) -> dict[str, float]:
     }
 
 
-async def intake_throughput(gateway: str, watch: ReceivedWatch, count: int, concurrency: int) -> dict[str, float]:
+async def intake_throughput(
+    gateway: str, auth: dict[str, str], watch: ReceivedWatch, count: int, concurrency: int
+) -> dict[str, float]:
     ids: list[str] = []
     queue = iter(range(count))
-    connections = [await Connection.open(gateway) for _ in range(concurrency)]
+    connections = [await Connection.open(gateway, auth) for _ in range(concurrency)]
 
     async def worker(connection: Connection) -> None:
         for _ in queue:
@@ -142,12 +144,14 @@ async def intake_throughput(gateway: str, watch: ReceivedWatch, count: int, conc
     }
 
 
-async def intake_latency(gateway: str, watch: ReceivedWatch, rate: float, seconds: float) -> dict[str, float]:
+async def intake_latency(
+    gateway: str, auth: dict[str, str], watch: ReceivedWatch, rate: float, seconds: float
+) -> dict[str, float]:
     """Open loop: each submission starts at its due time on a free connection, whatever came before."""
     sent: dict[str, float] = {}
     idle: asyncio.Queue[Connection] = asyncio.Queue()
     for _ in range(64):
-        idle.put_nowait(await Connection.open(gateway))
+        idle.put_nowait(await Connection.open(gateway, auth))
 
     async def one(due: float) -> None:
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
@@ -173,15 +177,20 @@ async def intake_latency(gateway: str, watch: ReceivedWatch, rate: float, second
 
 
 async def intake_figures(p: Platform, args: argparse.Namespace) -> dict[str, object]:
+    """Submissions as a signed-in station account would make them (the platform admin's session)."""
     watch = ReceivedWatch(p.kafka_bootstrap)
     await watch.start()
     try:
         async with httpx.AsyncClient(base_url=p.gateway_url) as warm:  # first requests pay for connections
+            token = (
+                await warm.post("/api/v1/auth/sign-in", json={"login": ADMIN, "password": p.admin_password})
+            ).json()
+            auth = {"Authorization": f"Bearer {token['token']}"}
             for _ in range(50):
-                await warm.post("/api/v1/intakes", json=BODY)
+                await warm.post("/api/v1/intakes", json=BODY, headers=auth)
         return {
-            "intake_throughput": await intake_throughput(p.gateway_url, watch, args.count, args.concurrency),
-            "intake_latency": await intake_latency(p.gateway_url, watch, args.rate, args.seconds),
+            "intake_throughput": await intake_throughput(p.gateway_url, auth, watch, args.count, args.concurrency),
+            "intake_latency": await intake_latency(p.gateway_url, auth, watch, args.rate, args.seconds),
         }
     finally:
         await watch.stop()

@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaProducer
 
 from common.outbox import EPOCH_KEY, archive_hwm_key
 from contracts.topics import DEAD_LETTER, DLQ_GROUP, DLQ_OFFSET, DLQ_PARTITION, DLQ_TOPIC, ISSUE_EVENTS, SUBMISSIONS
-from infra.runtime.demo import load_demo_registry
+from infra.runtime.demo import ADMIN, load_demo_registry
 from infra.runtime.platform import APPLICATION_PARTS, Platform, Ports
 from infra.runtime.supervisor import Supervisor
 from infra.topic_reader import high_watermarks, read_topic
@@ -37,8 +37,9 @@ class Load:
     """Submits intakes at a steady rate, each with its own Idempotency-Key, retrying with the same key
     until it gets its 202, as a careful client (or the village app's offline queue) would."""
 
-    def __init__(self, gateway_url: str, rate: float) -> None:
-        self.gateway_url, self.rate = gateway_url, rate
+    def __init__(self, gateway_url: str, rate: float, password: str) -> None:
+        self.gateway_url, self.rate, self._password = gateway_url, rate, password
+        self._auth: dict[str, str] = {}  # a station account's session: the platform admin's
         self.acknowledged: dict[str, str] = {}  # idempotency key -> submission id
         self.attempts = 0
         self.stopping = threading.Event()  # set from the thread that runs the kills
@@ -58,13 +59,23 @@ class Load:
         while True:
             self.attempts += 1
             try:
-                response = await client.post("/api/v1/intakes", json=body, headers={"Idempotency-Key": key})
+                if not self._auth:
+                    await self._sign_in(client)
+                headers = {"Idempotency-Key": key, **self._auth}
+                response = await client.post("/api/v1/intakes", json=body, headers=headers)
                 if response.status_code == 202:
                     self.acknowledged[key] = response.json()["submission_id"]
                     return
+                if response.status_code == 401:  # the session was lost with Valkey: sign in again
+                    self._auth = {}
             except httpx.HTTPError:
                 pass
             await asyncio.sleep(0.3)
+
+    async def _sign_in(self, client: httpx.AsyncClient) -> None:
+        response = await client.post("/api/v1/auth/sign-in", json={"login": ADMIN, "password": self._password})
+        if response.status_code == 200:
+            self._auth = {"Authorization": f"Bearer {response.json()['token']}"}
 
 
 @dataclass
@@ -159,9 +170,13 @@ def _origin(record) -> tuple[str, str, str, str]:  # type: ignore[no-untyped-def
 async def _without_history(platform: Platform, numbers: set[str], triaged_on_topic: set[str]) -> int:
     """Issues whose read-model history is not exactly received then triaged, or never triaged on the topic."""
     async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=10) as client:
+        signed_in = await client.post(
+            "/api/v1/auth/sign-in", json={"login": ADMIN, "password": platform.admin_password}
+        )
+        auth = {"Authorization": f"Bearer {signed_in.json()['token']}"}
         broken = 0
         for number in numbers:
-            response = await client.get(f"/api/v1/issues/{number}")
+            response = await client.get(f"/api/v1/issues/{number}", headers=auth)
             types = [h["type"] for h in response.json().get("history", [])] if response.status_code == 200 else []
             if types != ["intake.issue_received.v1", "triage.issue_triaged.v1"] or number not in triaged_on_topic:
                 broken += 1
@@ -191,7 +206,7 @@ def _kill_and_time(platform: Platform, supervisor: Supervisor, name: str, timeou
 def run(platform: Platform, kill: tuple[str, ...], rate: float, pause_s: float, poison: int) -> tuple[Report, Load]:
     """Kills and restarts run on this (the main) thread, as in `make run`: a part started from a thread
     that later ends would get SIGTERM (PR_SET_PDEATHSIG follows the parent thread). Load runs beside."""
-    supervisor, load = Supervisor(platform), Load(platform.gateway_url, rate)
+    supervisor, load = Supervisor(platform), Load(platform.gateway_url, rate, platform.admin_password)
     loading = threading.Thread(target=asyncio.run, args=(load.run(),), daemon=True)
     loading.start()
     recovery: dict[str, float] = {}

@@ -10,18 +10,22 @@ import msgspec
 
 
 class Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> None:
-        self._reader, self._writer, self._host = reader, writer, host
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, headers: str = ""
+    ) -> None:
+        self._reader, self._writer, self._host, self._headers = reader, writer, host, headers
 
     @classmethod
-    async def open(cls, base_url: str) -> Connection:
+    async def open(cls, base_url: str, headers: dict[str, str] | None = None) -> Connection:
+        """`headers` go with every request (a session's `Authorization`, say)."""
         url = urlsplit(base_url)
         reader, writer = await asyncio.open_connection(url.hostname, url.port or 80)
-        return cls(reader, writer, url.netloc)
+        extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+        return cls(reader, writer, url.netloc, extra)
 
     async def post_json(self, path: str, body: bytes) -> tuple[int, bytes]:
         self._writer.write(
-            f"POST {path} HTTP/1.1\r\nHost: {self._host}\r\nContent-Type: application/json\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: {self._host}\r\n{self._headers}Content-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body
         )

@@ -78,12 +78,12 @@ class Watch:
         await self._consumer.stop()
 
 
-async def _intakes(gateway: str, count: int, text: str) -> list[str]:
+async def _intakes(gateway: str, count: int, text: str, headers: dict[str, str]) -> list[str]:
     """Submit `count` intakes at the district's deputies' home; return their issue numbers once triaged."""
     body = msgspec.json.encode({"channel": "window", "station_code": DISTRICT, "kind": "problem", "text": text})
     ids: list[str] = []
     queue = iter(range(count))
-    connections = [await Connection.open(gateway) for _ in range(32)]
+    connections = [await Connection.open(gateway, headers) for _ in range(32)]
 
     async def worker(connection: Connection) -> None:
         for _ in queue:
@@ -93,7 +93,7 @@ async def _intakes(gateway: str, count: int, text: str) -> list[str]:
     for c in connections:
         await c.close()
     numbers: list[str] = []
-    async with httpx.AsyncClient(base_url=gateway, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=gateway, timeout=30, headers=headers) as client:
         for submission in ids:
             for _ in range(600):
                 status = (await client.get(f"/api/v1/intakes/{submission}")).json()
@@ -115,7 +115,7 @@ async def _wait_pending_at_district(client: httpx.AsyncClient, count: int, timeo
 
 
 async def big_review(gateway: str, decisions: int, headers: dict[str, str]) -> dict[str, float]:
-    numbers = await _intakes(gateway, decisions, "饮水管道老化，夏季经常停水")
+    numbers = await _intakes(gateway, decisions, "饮水管道老化，夏季经常停水", headers)
     async with httpx.AsyncClient(base_url=gateway, timeout=120, headers=headers) as client:
         await _wait_pending_at_district(client, decisions)
         month = (await client.get("/api/v1/clock/")).json()["month"]
@@ -159,7 +159,7 @@ async def decision_to_referral(
     body = msgspec.json.encode(
         {"channel": "window", "station_code": DISTRICT, "kind": "problem", "text": "自来水管破裂"}
     )
-    connection = await Connection.open(gateway)
+    connection = await Connection.open(gateway, headers)
     for _ in range(count):  # the intakes, paced, to measure intake -> triaged in the same run
         started = time.perf_counter()
         submitted[await submit(connection, body)] = started

@@ -36,6 +36,11 @@ def admin_password_file(var_dir: Path) -> Path:
     return secret_file(var_dir / "gateway" / "admin-password")
 
 
+def pii_key_file(var_dir: Path) -> Path:
+    """The key that protects voters' personal data (the gateway's caller index), made once per data directory."""
+    return secret_file(var_dir / "gateway" / "pii-key")
+
+
 def valkey_argv(var_dir: Path, port: int) -> list[str]:
     """Append-only file on, fsync every second, no RDB snapshots; the password in a 0600 config file."""
     data = var_dir / "valkey"

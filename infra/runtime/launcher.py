@@ -45,7 +45,8 @@ def main() -> int:
                 platform.gateway_url, platform.admin_password, var_dir / "gateway" / "demo-logins"
             )
             _say(f"demo logins, one per role, with their passwords: {logins} (readable by you only)")
-            _say(f"demo data: {load_demo(platform.gateway_url)} intakes accepted (each stored once)")
+            accepted = load_demo(platform.gateway_url, platform.admin_password)
+            _say(f"demo data: {accepted} intakes accepted (each stored once)")
         if "gateway" in parts:
             print(f"  gateway API      {platform.gateway_url}/api/v1   (OpenAPI: {platform.gateway_url}/schema)")
         _say(f"up: {', '.join(('valkey', 'broker', *parts))}")

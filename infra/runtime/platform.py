@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 
 from common.outbox import EPOCH_KEY
 from common.progress import clamp_positions
-from infra.runtime.components import admin_password_file, redis_url, tansu_argv, valkey_argv
+from infra.runtime.components import admin_password_file, pii_key_file, redis_url, tansu_argv, valkey_argv
 from infra.runtime.errors import PlatformError
 from infra.runtime.ports import Ports, free_port
 from infra.runtime.processes import Part, stop_together, wait_until
@@ -233,6 +233,7 @@ class Platform:
                     {
                         "HTTP_PORT": str(self.ports.gateway),
                         "ADMIN_PASSWORD_FILE": str(admin_password_file(self.var_dir)),
+                        "PII_KEY_FILE": str(pii_key_file(self.var_dir)),
                     }
                     | ({"OVERSIGHT_URL": oversight} if oversight else {})
                 ),

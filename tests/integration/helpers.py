@@ -12,6 +12,9 @@ FAST_ENV = {
     "OTEL_BSP_SCHEDULE_DELAY": "200",
     "HANDLER_BACKOFF_MS": "20",
     "SUPERVISION_EVERY_S": "1",
+    # every test and browser reaches the public API from 127.0.0.1: one address for the whole run; the
+    # limit itself is tested in tests/unit/gateway/test_public_api.py
+    "PUBLIC_REQUESTS_PER_MINUTE": "100000",
 }
 
 

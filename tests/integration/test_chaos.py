@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from infra.chaos import BODY, converge, run
-from infra.runtime.demo import load_demo_registry
+from infra.runtime.demo import admin_headers, load_demo_registry
 from infra.runtime.platform import Platform, Ports
 from infra.runtime.supervisor import Supervisor
 from services.registry.demo import demo_district
@@ -56,15 +56,17 @@ def test_no_acknowledged_intake_is_lost_or_doubled_whatever_is_killed(crashing_p
 
 def test_the_gateway_takes_intakes_while_the_broker_is_down(crashing_platform: Platform) -> None:
     """The 202 comes once the submission is in the gateway's outbox; the broker's return brings it through."""
+    with httpx.Client(base_url=crashing_platform.gateway_url, timeout=30) as client:
+        auth = admin_headers(client, crashing_platform.admin_password)
     crashing_platform.parts["broker"].kill()
     started = time.monotonic()
-    response = httpx.post(f"{crashing_platform.gateway_url}/api/v1/intakes", json=BODY, timeout=10)
+    response = httpx.post(f"{crashing_platform.gateway_url}/api/v1/intakes", json=BODY, timeout=10, headers=auth)
     assert response.status_code == 202
     assert time.monotonic() - started < 5  # the publish timeout (1 s here), not the client's
     Supervisor(crashing_platform).check()  # restores the broker and restarts the parts around it
 
     async def issue_number() -> str | None:
-        async with httpx.AsyncClient(base_url=crashing_platform.gateway_url) as client:
+        async with httpx.AsyncClient(base_url=crashing_platform.gateway_url, headers=auth) as client:
             status = (await client.get(response.json()["status_url"])).json()
         return status.get("issue_number")
 

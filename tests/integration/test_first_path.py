@@ -39,8 +39,8 @@ async def wait_for_issue(client: httpx.AsyncClient, submission_id: str, *, triag
 
 
 @pytest.fixture
-async def client(platform: Platform):
-    async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=10) as http:
+async def client(platform: Platform, admin_headers: dict[str, str]):
+    async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=10, headers=admin_headers) as http:
         yield http
 
 

@@ -160,7 +160,7 @@ async def test_changes_need_an_administrator_and_registry_users_sign_in(
     async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=30) as anonymous:
         refused = await anonymous.put(f"{API}/stations/610902002-W06", json=workroom("610902002-W06"))
         assert refused.status_code == 401
-        assert (await anonymous.get(f"{API}/stations/610902002")).status_code == 200  # reading stays open (for now)
+        assert (await anonymous.get(f"{API}/stations/610902002")).status_code == 401  # reading needs an account too
 
         # the administrator gives a registry user (the demo's village liaison) a password; the user signs in
         assert (

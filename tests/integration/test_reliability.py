@@ -28,7 +28,9 @@ async def wait_for(predicate, timeout: float = 30.0):  # type: ignore[no-untyped
     raise AssertionError("condition not met in time")
 
 
-async def test_poison_messages_go_to_dead_letter_and_the_partition_moves_on(platform: Platform) -> None:
+async def test_poison_messages_go_to_dead_letter_and_the_partition_moves_on(
+    platform: Platform, admin_headers: dict[str, str]
+) -> None:
     key = str(uuid.uuid4()).encode()  # one key: all three land on the same partition, in this order
     good = SubmitIntake(
         submission_id=uuid.UUID(key.decode()),
@@ -46,7 +48,7 @@ async def test_poison_messages_go_to_dead_letter_and_the_partition_moves_on(plat
     )
     await produce(platform.kafka_bootstrap, SUBMISSIONS.name, msgspec.json.encode(good), key)
 
-    async with httpx.AsyncClient(base_url=platform.gateway_url) as client:
+    async with httpx.AsyncClient(base_url=platform.gateway_url, headers=admin_headers) as client:
         issue = await wait_for_issue(client, key.decode())
     assert issue["text"] == "后面这条必须照常办理"
 
@@ -93,8 +95,10 @@ async def _state(redis: aioredis.Redis) -> dict[str, object]:
     return state
 
 
-async def test_replaying_every_topic_from_offset_zero_changes_nothing(platform: Platform) -> None:
-    async with httpx.AsyncClient(base_url=platform.gateway_url) as client:
+async def test_replaying_every_topic_from_offset_zero_changes_nothing(
+    platform: Platform, admin_headers: dict[str, str]
+) -> None:
+    async with httpx.AsyncClient(base_url=platform.gateway_url, headers=admin_headers) as client:
         for n in range(5):
             submitted = await submit(client, {**WATER, "text": f"第{n}件：路面塌方"})
             await wait_for_issue(client, submitted.json()["submission_id"])
@@ -125,9 +129,11 @@ async def test_replaying_every_topic_from_offset_zero_changes_nothing(platform: 
     assert after == before
 
 
-async def test_one_trace_spans_gateway_intake_triage_and_projector(platform: Platform) -> None:
+async def test_one_trace_spans_gateway_intake_triage_and_projector(
+    platform: Platform, admin_headers: dict[str, str]
+) -> None:
     expected = {"gateway", "intake", "triage", "gateway-projector"}
-    async with httpx.AsyncClient(base_url=platform.gateway_url) as client:
+    async with httpx.AsyncClient(base_url=platform.gateway_url, headers=admin_headers) as client:
         issue = await wait_for_issue(client, (await submit(client, WATER)).json()["submission_id"])
 
     async def trace_of_issue() -> tuple[set[str], set[str]] | None:

@@ -16,8 +16,8 @@ from tests.integration.test_first_path import WATER
 RECEIVED = IssueReceived.__struct_config__.tag.encode()
 
 
-async def _submit_many(gateway: str, count: int) -> list[str]:
-    async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
+async def _submit_many(gateway: str, count: int, headers: dict[str, str]) -> list[str]:
+    async with httpx.AsyncClient(base_url=gateway, timeout=10, headers=headers) as client:
         ids = []
         for n in range(count):
             response = await client.post("/api/v1/intakes", json={**WATER, "text": f"停机测试 {n}"})
@@ -38,11 +38,13 @@ async def _numbers_given(platform: Platform, ids: list[str]) -> dict[str, set[tu
     return given
 
 
-async def test_sigterm_mid_stream_finishes_in_hand_and_every_intake_is_received_once(platform: Platform) -> None:
+async def test_sigterm_mid_stream_finishes_in_hand_and_every_intake_is_received_once(
+    platform: Platform, admin_headers: dict[str, str]
+) -> None:
     # The intakes flow from a worker thread; the restart runs on the main thread, as the launcher's do: a
     # part started from a thread gets SIGTERM when that thread ends (PR_SET_PDEATHSIG follows the thread).
     submitting = asyncio.get_running_loop().run_in_executor(
-        None, lambda: asyncio.run(_submit_many(platform.gateway_url, 150))
+        None, lambda: asyncio.run(_submit_many(platform.gateway_url, 150, admin_headers))
     )
     await asyncio.sleep(0.6)
     platform.restart("intake")  # graceful stop while intakes flow

@@ -25,6 +25,7 @@ from contracts.oversight import (
     record_event_id,
 )
 from contracts.topics import OVERSIGHT_RECORDS
+from gateway.auth import PLATFORM_ADMIN
 from gateway.oversight_records_api import OversightRecordsController
 
 API = "/api/v1/oversight/records"
@@ -52,6 +53,14 @@ class FakeStates:
         return {CLOSED: SimpleNamespace(state="closed"), OPEN: SimpleNamespace(state="assigned")}.get(issue_id)
 
 
+class RootSessions:
+    """Every bearer token is a session of the platform's first administrator (the scope checks are
+    tested in tests/unit/gateway/test_access.py)."""
+
+    async def session(self, token: str) -> str:
+        return PLATFORM_ADMIN
+
+
 @pytest.fixture
 async def client(view: RegistryView) -> AsyncIterator[AsyncTestClient[Litestar]]:
     app = Litestar(route_handlers=[OversightRecordsController])
@@ -60,8 +69,10 @@ async def client(view: RegistryView) -> AsyncIterator[AsyncTestClient[Litestar]]
         clock=Clock(FakeRedis()),  # type: ignore[arg-type]
         registry=SimpleNamespace(view=view),
         work=SimpleNamespace(states=FakeStates()),
+        credentials=RootSessions(),
     )
     async with AsyncTestClient(app=app) as test_client:
+        test_client.headers["Authorization"] = "Bearer root"
         yield test_client
 
 
