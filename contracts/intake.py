@@ -33,9 +33,11 @@ class SubmitIntake(Command, frozen=True, kw_only=True, tag="gateway.submit_intak
     station_code: StationCode
     kind: str
     text: str
-    voter: VoterContact | None = None
+    voter: VoterContact | None = None  # only from producers that cannot seal; the gateway sends voter_sealed
     deputy_code: str | None = None
     submitted_by: str | None = None
+    voter_sealed: str | None = None  # the contact, encrypted by the gateway (common.pii); opaque to everyone else
+    voter_masked: str | None = None  # what any reader may see: 张* 138****1234
     on_spot_resolution: str | None = None  # the station resolved it at once: how
 
 

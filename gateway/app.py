@@ -21,6 +21,7 @@ from common.clock import Clock
 from common.health import broker_and_redis, check_health
 from common.logs import setup_logging
 from common.outbox import Outbox, current_epoch
+from common.pii import Sealer, derive
 from common.redis import make_redis
 from common.registry.cache import RegistryCache
 from common.settings import load_settings
@@ -28,6 +29,7 @@ from common.telemetry import setup_tracing
 from gateway.access import no_issue, sees_issue
 from gateway.auth import AuthController, Credentials, ensure_platform_admin, requires
 from gateway.callers import CallerController, CallerIndex, load_key
+from gateway.contacts import ContactController
 from gateway.intakes import IntakeController
 from gateway.open311 import Open311Controller, Open311KeyController
 from gateway.oversight_api import OversightController
@@ -91,6 +93,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         await broker.start()
         registry = RegistryCache(settings.kafka_bootstrap, poll_ms=settings.kafka_fetch_max_wait_ms)
         oversight = httpx.AsyncClient(base_url=settings.oversight_url, timeout=60)
+        pii_secret = load_key(settings.pii_key_file)
         credentials = Credentials(
             redis,
             lockout_after=settings.auth_lockout_after,
@@ -118,7 +121,8 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             unreachable_after_days=settings.unreachable_after_days,
             oversight=oversight,
             credentials=credentials,
-            callers=CallerIndex(redis, load_key(settings.pii_key_file)),
+            callers=CallerIndex(redis, derive(pii_secret, "caller-index")),
+            sealer=Sealer(pii_secret),
             clock=Clock(redis),  # one reading of the platform clock's offset per half second, not per request
         )
         try:
@@ -137,6 +141,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         route_handlers=[
             AuthController,
             CallerController,
+            ContactController,
             IntakeController,
             IssueController,
             WorkController,

@@ -17,10 +17,12 @@ from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Parameter
 
 from common.bus import Outgoing, outgoing, publish_all
+from common.pii import mask_voter
 from contracts.intake import SubmitIntake, VoterContact
 from contracts.topics import SUBMISSIONS
 from gateway.access import INTAKE_ROLES, station_unit
 from gateway.auth import Principal, requires
+from gateway.contacts import contact_key
 from gateway.schemas import IntakeAccepted, IntakeRequest, SubmissionStatus
 from gateway.submissions import IdempotencyConflict, SubmissionDesk, fingerprint
 
@@ -77,13 +79,16 @@ async def accept_intake(
 ) -> IntakeAccepted:
     """Keep the submission in the outbox (once per Idempotency-Key), then publish it: the path every
     intake takes, from a station's app, the public form or Open311."""
+    contact = msgspec.convert(msgspec.to_builtins(data.voter), VoterContact) if data.voter else None
+    sealed = state.sealer.seal(contact) if contact else None  # the contact leaves the gateway encrypted
     command = SubmitIntake(
         submission_id=uuid.uuid4(),
         channel=data.channel,
         station_code=data.station_code,
         kind=data.kind,
         text=data.text,
-        voter=msgspec.convert(msgspec.to_builtins(data.voter), VoterContact) if data.voter else None,
+        voter_sealed=sealed,
+        voter_masked=mask_voter(contact),
         deputy_code=data.deputy_code,
         submitted_by=submitted_by,
         on_spot_resolution=data.on_spot_resolution,
@@ -107,6 +112,8 @@ async def accept_intake(
             extra=[{"key": "Idempotency-Key", "message": "reused with a different body", "source": "header"}],
         ) from None
     if accepted.submission_id == command.submission_id:
+        if sealed:
+            await state.redis.set(contact_key(str(command.submission_id)), sealed)
         if data.voter and data.voter.phone:
             await state.callers.file(data.voter.phone, command.submission_id)
         await _publish(state, record)

@@ -99,6 +99,7 @@ class IssueReadModel:
                     await self._apply(keys=keys, args=args, client=pipe)
                     if isinstance(event, IssueReceived):
                         pipe.set(f"gw:submission:{event.submission_id}", number)
+                        pipe.set(f"gw:submission-of:{number}", str(event.submission_id))
                         pipe.zrem(PENDING, str(event.submission_id))
                 await pipe.execute()
         except BaseException:

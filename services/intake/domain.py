@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from common.pii import mask_voter
 from contracts.base import derive_event_id
 from contracts.calendar import CHINA
-from contracts.intake import SubmitIntake, VoterContact
+from contracts.intake import SubmitIntake
 from contracts.issues import IssueReceived
 from contracts.vocabulary import CHANNELS, ISSUE_KINDS
 
@@ -37,28 +38,6 @@ def format_issue_number(prefix: str, month: str, sequence: int) -> str:
     return f"{prefix}-{month}-{sequence:06d}"
 
 
-def mask_name(name: str) -> str:
-    name = name.strip()
-    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
-
-
-def mask_phone(phone: str) -> str:
-    """Mobile numbers keep their first 3 and last 4 digits (138****1234), landlines their last 2, and
-    anything shorter nothing."""
-    digits = "".join(c for c in phone if c.isdigit())
-    if len(digits) >= 11:
-        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-    return "*" * (len(digits) - 2) + digits[-2:] if len(digits) >= 7 else "*" * len(digits)
-
-
-def mask_voter(voter: VoterContact | None) -> str | None:
-    """What anyone may see of a voter: 张* 138****1234. Addresses are never shown masked."""
-    if voter is None:
-        return None
-    parts = [p for p in (mask_name(voter.name or ""), mask_phone(voter.phone or "")) if p]
-    return " ".join(parts) or None
-
-
 def receive(submission: SubmitIntake, number: str) -> IssueReceived:
     """The IssueReceived for a numbered submission: the same bytes however often it is built."""
     return IssueReceived(
@@ -72,7 +51,7 @@ def receive(submission: SubmitIntake, number: str) -> IssueReceived:
         station_code=submission.station_code,
         kind=submission.kind,
         text=submission.text,
-        voter_masked=mask_voter(submission.voter),
+        voter_masked=submission.voter_masked or mask_voter(submission.voter),  # the gateway masks what it seals
         deputy_code=submission.deputy_code,
         on_spot_resolution=submission.on_spot_resolution,
     )

@@ -8,18 +8,10 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
+from common.pii import Sealer, mask_name, mask_phone, mask_voter
 from contracts.base import derive_event_id
 from contracts.intake import SubmitIntake, VoterContact
-from services.intake.domain import (
-    InvalidSubmission,
-    check_submission,
-    format_issue_number,
-    mask_name,
-    mask_phone,
-    mask_voter,
-    numbering_month,
-    receive,
-)
+from services.intake.domain import InvalidSubmission, check_submission, format_issue_number, numbering_month, receive
 
 VOTER = VoterContact(name="张三丰", phone="13912345678", address="汉滨区新城街道二组12号")
 
@@ -138,3 +130,24 @@ def test_received_event_carries_no_personal_data_in_clear() -> None:
     assert "13912345678" not in wire
     assert "新城街道" not in wire
     assert msgspec.json.decode(wire)["voter_masked"] == "张** 139****5678"
+
+
+def test_a_sealed_contact_travels_as_ciphertext_and_intake_passes_on_only_the_mask() -> None:
+    sealer = Sealer(b"a-data-directory-secret")
+    sealed = sealer.seal(VOTER)
+    assert "13912345678" not in sealed and "张三丰" not in sealed and sealed.startswith("v1.")
+    assert sealer.open(sealed) == VOTER
+    received = receive(submission(voter=None, voter_sealed=sealed, voter_masked=mask_voter(VOTER)), "HB-202612-000001")
+    assert received.voter_masked == "张** 139****5678"
+    assert "13912345678" not in msgspec.json.encode(received).decode()
+
+
+def test_a_contact_opens_only_with_its_own_or_a_kept_old_key() -> None:
+    old, new = Sealer(b"last-year"), Sealer(b"this-year", old_secrets=(b"last-year",))
+    sealed_last_year = old.seal(VOTER)
+    assert new.open(sealed_last_year) == VOTER  # rotated: the old key is kept for what it sealed
+    with pytest.raises(ValueError):
+        Sealer(b"someone-else").open(sealed_last_year)
+    tampered = sealed_last_year[:-4] + ("AAAA" if not sealed_last_year.endswith("AAAA") else "BBBB")
+    with pytest.raises(ValueError):
+        old.open(tampered)
