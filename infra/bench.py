@@ -25,7 +25,7 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.topics import ISSUE_EVENTS
-from infra import workflow_bench
+from infra import gateway_bench, workflow_bench
 from infra.archive.bench import restore_rate
 from infra.loadgen import Connection, submit
 from infra.registry_bench import lookup_figures
@@ -200,7 +200,11 @@ def run_platform(parts: tuple[str, ...], args: argparse.Namespace, floor: bool) 
     with tempfile.TemporaryDirectory(prefix="bench-") as var, Platform(Path(var), Ports.free(), parts=parts) as p:
         load_demo_registry(p.gateway_url, demo_district("small"), admin_password=p.admin_password)
         results = {"broker_floor": asyncio.run(broker_floor(p.kafka_bootstrap, args.floor_count))} if floor else {}
-        return results | asyncio.run(intake_figures(p, args))
+        results |= asyncio.run(intake_figures(p, args))
+        if "archiver" in parts:  # the whole platform: the gateway's own figures, beside a bare endpoint
+            unit = BODY["station_code"]
+            results["gateway"] = gateway_bench.gateway_figures(p.gateway_url, p.admin_password, BODY_BYTES, unit, 3000)
+        return results
 
 
 def main() -> None:
@@ -219,6 +223,7 @@ def main() -> None:
         "broker_floor": off.pop("broker_floor"),
         "archive_off": off,
         "archive_on": on,
+        "gateway": on.pop("gateway"),
         "archive_on_vs_off": {
             "end_to_end_per_s": on["intake_throughput"]["end_to_end_per_s"]
             / off["intake_throughput"]["end_to_end_per_s"],

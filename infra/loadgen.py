@@ -23,12 +23,20 @@ class Connection:
         extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         return cls(reader, writer, url.netloc, extra)
 
-    async def post_json(self, path: str, body: bytes) -> tuple[int, bytes]:
+    async def post_json(self, path: str, body: bytes, extra: str = "") -> tuple[int, bytes]:
+        """`extra`: more header lines for this request alone ("Idempotency-Key: …\r\n")."""
         self._writer.write(
-            f"POST {path} HTTP/1.1\r\nHost: {self._host}\r\n{self._headers}Content-Type: application/json\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: {self._host}\r\n{self._headers}{extra}Content-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body
         )
+        return await self._answer()
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        self._writer.write(f"GET {path} HTTP/1.1\r\nHost: {self._host}\r\n{self._headers}\r\n".encode())
+        return await self._answer()
+
+    async def _answer(self) -> tuple[int, bytes]:
         head = await self._reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         length = 0
@@ -42,9 +50,9 @@ class Connection:
         await self._writer.wait_closed()
 
 
-async def submit(connection: Connection, body: bytes) -> str:
-    """POST one intake; return its submission id."""
-    status, payload = await connection.post_json("/api/v1/intakes", body)
+async def submit(connection: Connection, body: bytes, key: str | None = None) -> str:
+    """POST one intake (with its Idempotency-Key, if given); return its submission id."""
+    status, payload = await connection.post_json("/api/v1/intakes", body, f"Idempotency-Key: {key}\r\n" if key else "")
     if status != 202:
         raise RuntimeError(f"intake answered {status}: {payload[:200]!r}")
     return msgspec.json.decode(payload)["submission_id"]

@@ -4,14 +4,17 @@ nothing. Public voters reach an issue only through its tracking code."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from contracts.topics import SUBMISSIONS
 from infra.runtime.demo import DEMO_LOGINS
 from infra.runtime.platform import Platform
+from infra.topic_reader import read_topic
 
 DISTRICT, MY_VILLAGE, OTHER_VILLAGE = "610902", "610902001001", "610902002001"
 NOWHERE = "HB-209912-999999"
@@ -214,3 +217,32 @@ def test_every_answer_carries_the_security_headers(platform: Platform) -> None:
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["x-frame-options"] == "DENY"
         assert headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_voters_contact_is_ciphertext_at_rest_and_unmasked_only_for_those_handling_the_issue(
+    platform: Platform, sessions: dict[str, dict[str, str]], admin: httpx.Client
+) -> None:
+    phone, name = "13687654321", "欧阳娜娜"
+    body = {**WATER, "station_code": MY_VILLAGE, "text": "访问测试：联系方式", "voter": {"name": name, "phone": phone}}
+    with httpx.Client(base_url=platform.gateway_url, timeout=30, headers=sessions["liaison"]) as liaison:
+        accepted = liaison.post("/api/v1/intakes", json=body)
+        assert accepted.status_code == 202, accepted.text
+        deadline = time.monotonic() + 30
+        while not (number := liaison.get(accepted.json()["status_url"]).json().get("issue_number")):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        shown = liaison.get(f"/api/v1/issues/{number}").json()
+        assert shown["voter"] == "欧**** 136****4321"  # the masked form is what the issue shows
+        unmasked = liaison.get(f"/api/v1/issues/{number}/contact")  # the receiving station handles it
+        assert unmasked.status_code == 200 and unmasked.json()["phone"] == phone and unmasked.json()["name"] == name
+    with httpx.Client(base_url=platform.gateway_url, timeout=30, headers=sessions["town"]) as town:
+        assert town.get(f"/api/v1/issues/{number}").status_code == 200  # the town sees it, masked ...
+        assert town.get(f"/api/v1/issues/{number}/contact").status_code == 403  # ... but does not handle it
+    with httpx.Client(base_url=platform.gateway_url, timeout=30, headers=sessions["oversight"]) as oversight:
+        views = oversight.get("/api/v1/audit/unmasked", params={"number": number}).json()
+        assert [(v["login"], v["number"]) for v in views] == [("liaison", number)]
+    # nothing at rest holds the contact in the clear: the submission on the bus carries it sealed
+    records = asyncio.run(read_topic(platform.kafka_bootstrap, SUBMISSIONS.name, timeout=10))
+    carried = [r.value for r in records if "访问测试：联系方式".encode() in r.value]
+    assert carried and all(phone.encode() not in v and name.encode() not in v for v in carried)
+    assert all(phone.encode() not in r.value for r in records)
