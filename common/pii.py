@@ -7,8 +7,8 @@ those who handle the issue, and it records each time it does (`gateway.contacts`
 
 The key comes from `PII_KEY_FILE` (made once per data directory by the embedded runtime); the sealing
 key and the hotline's phone-hashing key are derived from it for their own purpose, so neither can stand
-in for the other. A sealed value names its key (`v1.<key id>.<base64 nonce+ciphertext>`), so the key
-can be rotated: keep the old file's contents in `PII_OLD_KEYS_FILE` while records sealed with it live."""
+in for the other. A sealed value names its key (`v1.<key id>.<base64 nonce+ciphertext>`), so a key can
+be rotated: a `Sealer` given the old secrets still opens what they sealed (no setting passes them yet)."""
 
 from __future__ import annotations
 
