@@ -21,6 +21,7 @@ import pytest
 from litestar.datastructures import State
 from litestar.testing import TestClient, create_test_client
 
+from common.pii import Sealer
 from common.registry.view import RegistryView
 from contracts.intake import SubmitIntake
 from contracts.lifecycle import STATES
@@ -190,6 +191,13 @@ class Platform(SimpleNamespace):
         return view
 
 
+SEALER = Sealer(b"open311-test-secret")
+
+
+async def _file_caller(phone: str, submission_id: uuid.UUID) -> None:
+    """The hotline's caller index: not what these tests look at."""
+
+
 @pytest.fixture
 def platform() -> Platform:
     return Platform(redis=FakeValkey(), desk=FakeDesk(), broker=FakeBroker(), issues=FakeIssues(), clock=FakeClock())
@@ -203,6 +211,8 @@ def client(platform: Platform) -> Iterator[TestClient[Any]]:
             "locations": SimpleNamespace(note=lambda published: None),
             "publish_timeout_s": 1.0,
             "registry": SimpleNamespace(view=VIEW),
+            "sealer": SEALER,
+            "callers": SimpleNamespace(file=_file_caller),
         }
     )
     with create_test_client([Open311Controller], state=state) as test_client:
@@ -370,7 +380,9 @@ def test_a_request_becomes_an_online_problem_at_the_keys_station(
     assert str(kept.submission_id) == token and len(platform.broker.published) == 1
     assert (kept.channel, kept.kind, kept.station_code) == ("online", "problem", VILLAGE)
     assert kept.text == "二组自来水管损坏，三天没水吃\n地址：二组\n位置：32.680000,109.020000\n类别：饮水安全"
-    assert kept.voter is not None and (kept.voter.name, kept.voter.phone) == ("李建国", "13912345678")
+    assert kept.voter is None and kept.voter_masked == "李** 139****5678"  # the contact leaves sealed
+    assert kept.voter_sealed is not None and "13912345678" not in kept.voter_sealed
+    assert (SEALER.open(kept.voter_sealed).name, SEALER.open(kept.voter_sealed).phone) == ("李建国", "13912345678")
 
 
 def test_email_is_not_kept_and_latin_names_read_given_name_first(
@@ -378,7 +390,7 @@ def test_email_is_not_kept_and_latin_names_read_given_name_first(
 ) -> None:
     create(client, api_key, service_code="other", first_name="Ann", last_name="Lee", email="ann@example.org")
     (kept,) = platform.desk.kept
-    assert kept.voter is not None and kept.voter.name == "Ann Lee"
+    assert kept.voter_sealed is not None and SEALER.open(kept.voter_sealed).name == "Ann Lee"
     assert "example.org" not in platform.broker.published[0].decode() and kept.text.endswith("地址：二组")
 
 
