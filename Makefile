@@ -5,9 +5,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 DEMO   ?= 1
+CHROMIUM ?= /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help install run infra test test-unit test-integration chaos audit-verify bench docs docs-check lint format lock clean
+.PHONY: help install browser run infra test test-unit test-integration chaos audit-verify bench docs docs-check lint format lock clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -18,9 +19,38 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.lock
 	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m infra.web_assets
 	@touch $@
 
 install: $(STAMP) ## create .venv with the locked dependencies
+
+# The browser tests drive Debian's Chromium (never Playwright's own download) and want a Chinese font, so
+# that their screenshots show text rather than boxes. Installed here when missing, as root or with `sudo -n`.
+BROWSER_APT := env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
+browser: ## make sure the browser tests have Chromium (Debian's chromium, or CHROMIUM=path) and a Chinese font
+	@need=""; \
+	if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$(CHROMIUM)" != /usr/bin/chromium ]; then \
+	    echo "CHROMIUM=$(CHROMIUM) is not an executable Chromium: point it at one, or unset it to use Debian's chromium" >&2; exit 1; \
+	  fi; \
+	  need="chromium"; \
+	fi; \
+	if command -v fc-list >/dev/null; then fc-list :lang=zh | grep -q . || need="$$need fonts-wqy-microhei"; \
+	else ls /usr/share/fonts/truetype/wqy/*.tt? /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1 || need="$$need fonts-wqy-microhei"; fi; \
+	[ -n "$$need" ] || exit 0; \
+	if [ "$$(id -u)" = 0 ]; then as=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then as="sudo -n"; else as=no; fi; \
+	if [ "$$as" != no ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian packages for the browser tests:$$need"; \
+	  $$as $(BROWSER_APT) $$need || { $$as apt-get update && $$as $(BROWSER_APT) $$need; }; \
+	fi; \
+	if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "The browser tests need Chromium at $(CHROMIUM) and could not install it (not root, no sudo -n, or apt failed)." >&2; \
+	  echo "Install Debian's package as root:  apt-get install -y --no-install-recommends chromium fonts-wqy-microhei" >&2; \
+	  echo "(or set CHROMIUM to another Chromium). Playwright's own browser download is not used." >&2; \
+	  exit 1; \
+	fi; \
+	case "$$need" in *fonts-*) if command -v fc-list >/dev/null && ! fc-list :lang=zh | grep -q .; then \
+	  echo "warning: no Chinese font (apt-get install fonts-wqy-microhei): screenshots will show boxes for Chinese text" >&2; fi;; esac
 
 run: $(STAMP) ## start the whole platform on the embedded broker and Valkey, with the demo district (DEMO=0: start empty; Ctrl-C stops it)
 	PLATFORM_DEMO=$(DEMO) $(PY) -m infra.runtime.launcher
@@ -28,7 +58,7 @@ run: $(STAMP) ## start the whole platform on the embedded broker and Valkey, wit
 infra: $(STAMP) ## start only the broker and Valkey (with topics), to run one service by hand against them
 	PLATFORM_PARTS=none $(PY) -m infra.runtime.launcher
 
-test: $(STAMP) ## lint, then unit, contract and integration tests
+test: $(STAMP) browser ## lint, then unit, contract and integration tests
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -36,7 +66,7 @@ test: $(STAMP) ## lint, then unit, contract and integration tests
 test-unit: $(STAMP) ## the fast tests only (no processes started)
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
 
-test-integration: $(STAMP) ## the tests that start the real broker, Valkey and services
+test-integration: $(STAMP) browser ## the tests that start the real broker, Valkey and services, and the browser tests
 	$(PY) -m pytest -m integration $(PYTEST_ARGS)
 
 chaos: $(STAMP) ## kill -9 every part in turn under load, then check no acknowledged intake was lost or doubled

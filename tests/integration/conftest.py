@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from infra.runtime.demo import DEMO_LOGINS, load_demo_registry
 from infra.runtime.demo import admin_headers as admin_sign_in
-from infra.runtime.demo import load_demo_registry
 from infra.runtime.platform import Platform, Ports
 from tests.integration.helpers import FAST_ENV
 
@@ -29,6 +30,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.path):
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def demo_passwords(platform: Platform, admin_headers: dict[str, str]) -> dict[str, str]:
+    """A fresh password for each demo login (one per role), set once per run by the platform's
+    administrator: every test that signs in as a demo login uses these (tests must not set their own)."""
+    passwords = {}
+    with httpx.Client(base_url=platform.gateway_url, headers=admin_headers, timeout=30) as client:
+        for login in DEMO_LOGINS:
+            password = f"demo-{login}-{secrets.token_urlsafe(9)}"
+            response = client.put(f"/api/v1/auth/passwords/{login}", json={"password": password})
+            assert response.status_code == 204, f"password of {login}: {response.status_code} {response.text}"
+            passwords[login] = password
+    return passwords
 
 
 @pytest.fixture(scope="session")

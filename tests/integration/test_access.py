@@ -33,12 +33,10 @@ def admin(platform: Platform, admin_headers: dict[str, str]) -> Iterator[httpx.C
 
 
 @pytest.fixture(scope="module")
-def sessions(platform: Platform, admin: httpx.Client) -> dict[str, dict[str, str]]:
+def sessions(platform: Platform, demo_passwords: dict[str, str]) -> dict[str, dict[str, str]]:
     """A signed-in session for every demo login (one per role)."""
     found = {}
-    for login in DEMO_LOGINS:
-        password = f"access-test-{login}-口令"
-        assert admin.put(f"/api/v1/auth/passwords/{login}", json={"password": password}).status_code == 204
+    for login, password in demo_passwords.items():
         signed = httpx.post(
             f"{platform.gateway_url}/api/v1/auth/sign-in", json={"login": login, "password": password}, timeout=30
         )

@@ -23,7 +23,7 @@ async function start() {
     return showHome(account);
   }
   mountHeader("signIn.title", null);
-  document.getElementById("sign-in").hidden = false;
+  document.getElementById("sign-in-panel").hidden = false;
   const form = document.getElementById("sign-in-form");
   const error = document.getElementById("sign-in-error");
   form.addEventListener("submit", async (event) => {
