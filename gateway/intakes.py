@@ -19,6 +19,7 @@ from litestar.params import Parameter
 from common.bus import Outgoing, outgoing, publish_all
 from common.pii import mask_voter
 from contracts.intake import SubmitIntake, VoterContact
+from contracts.registry import Deputy
 from contracts.topics import SUBMISSIONS
 from gateway.access import INTAKE_ROLES, station_unit
 from gateway.auth import Principal, requires
@@ -93,6 +94,12 @@ async def accept_intake(
         submitted_by=submitted_by,
         on_spot_resolution=data.on_spot_resolution,
     )
+    if data.deputy_code is not None and state.registry.view.get(Deputy, data.deputy_code) is None:
+        raise ClientException(
+            status_code=400,
+            detail=f"deputy_code: no deputy {data.deputy_code} in the registry",
+            extra=[{"key": "deputy_code", "message": "no such deputy", "source": "body"}],
+        )
     if state.registry.view.station(data.station_code) is None:
         raise ClientException(
             status_code=400,

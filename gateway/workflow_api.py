@@ -175,6 +175,7 @@ class WorkController(Controller):
         unit: str | None = None,
         deputy: str | None = None,
         scope: Literal["at", "received", "subtree"] = "at",
+        order: Literal["asc", "desc"] = "asc",
         issue_state: Annotated[str | None, Parameter(query="state")] = None,
         limit: int = 200,
         offset: int = 0,
@@ -198,6 +199,8 @@ class WorkController(Controller):
             units = [u.code for u in view.subtree(unit)] if scope == "subtree" else [unit]
             numbers = await state.work.sitting_at(units)
         limit, offset = max(1, min(limit, 2000)), max(0, offset)
+        if order == "desc":  # newest first
+            numbers = numbers[::-1]
         if not issue_state:  # only the page asked for is read from the read model
             return {"total": len(numbers), "items": await state.issues.summaries(numbers[offset : offset + limit])}
         issues = [i for i in await state.issues.summaries(numbers) if i.state == issue_state]

@@ -123,7 +123,11 @@ export function day(value) {
 }
 
 /** Show a message in the page's status line (role="status", read out by screen readers). */
-export function notify(message, kind = "info") {
+let hideLater;
+
+/** Show a message in the page's status line (role="status", read out by screen readers); it goes after
+ *  `seconds` (errors stay until the next message). */
+export function notify(message, kind = "info", seconds = kind === "error" ? 0 : 5) {
   let bar = document.getElementById("status");
   if (!bar) {
     bar = el("div", { id: "status", role: "status", "aria-live": "polite" });
@@ -132,6 +136,8 @@ export function notify(message, kind = "info") {
   bar.textContent = message;
   bar.className = `status ${kind}`;
   bar.hidden = !message;
+  clearTimeout(hideLater);
+  if (message && seconds > 0) hideLater = setTimeout(() => { bar.hidden = true; }, seconds * 1000);
 }
 
 export function showError(error) {
