@@ -174,7 +174,10 @@ class WorkController(Controller):
         state: State,
         unit: str | None = None,
         deputy: str | None = None,
-        scope: Literal["at", "received", "subtree"] = "at",
+        where: Annotated[
+            Literal["at", "received", "subtree"],
+            Parameter(query="scope", description="at: sitting at the unit; received: there; subtree: under it"),
+        ] = "at",  # `scope` itself is Litestar's name for the ASGI scope
         order: Literal["asc", "desc"] = "asc",
         issue_state: Annotated[str | None, Parameter(query="state")] = None,
         limit: int = 200,
@@ -193,10 +196,10 @@ class WorkController(Controller):
         # outside the user's subtree is answered as if the unit did not exist: nothing to learn by guessing
         elif view.unit(unit) is None or not principal.sees_unit(view, unit):
             raise field_error("unit", f"no unit {unit} in the registry")
-        elif scope == "received":
+        elif where == "received":
             numbers = await state.work.received_at([unit])
         else:
-            units = [u.code for u in view.subtree(unit)] if scope == "subtree" else [unit]
+            units = [u.code for u in view.subtree(unit)] if where == "subtree" else [unit]
             numbers = await state.work.sitting_at(units)
         limit, offset = max(1, min(limit, 2000)), max(0, offset)
         if order == "desc":  # newest first

@@ -244,3 +244,23 @@ def test_a_voters_contact_is_ciphertext_at_rest_and_unmasked_only_for_those_hand
     carried = [r.value for r in records if "访问测试：联系方式".encode() in r.value]
     assert carried and all(phone.encode() not in v and name.encode() not in v for v in carried)
     assert all(phone.encode() not in r.value for r in records)
+
+
+def test_a_town_lists_what_sits_at_it_what_it_received_and_everything_under_it(
+    platform: Platform, sessions: dict[str, dict[str, str]], issues: dict[str, str]
+) -> None:
+    with httpx.Client(base_url=platform.gateway_url, timeout=30, headers=sessions["town"]) as town:
+
+        def listed(scope: str, unit: str = "610902001") -> set[str]:
+            answer = town.get("/api/v1/issues/", params={"unit": unit, "scope": scope, "limit": 2000})
+            assert answer.status_code == 200, answer.text
+            return {i["number"] for i in answer.json()["items"]}
+
+        assert issues["mine"] in listed("subtree")  # it sits at the town's first village
+        assert issues["mine"] not in listed("at")
+        assert issues["mine"] in listed("received", MY_VILLAGE) and issues["mine"] not in listed("received")
+        newest = town.get("/api/v1/issues/", params={"unit": MY_VILLAGE, "scope": "received", "order": "desc"})
+        oldest = town.get("/api/v1/issues/", params={"unit": MY_VILLAGE, "scope": "received"})
+        assert (
+            newest.json()["items"][0]["number"] == oldest.json()["items"][-1]["number"] or oldest.json()["total"] > 200
+        )
