@@ -22,6 +22,11 @@ async def home() -> Redirect:
     return Redirect("/ui/")
 
 
+@get("/favicon.ico", include_in_schema=False, status_code=204, cache_control=CacheControlHeader(max_age=86400))
+async def favicon() -> None:
+    """No icon yet: an empty answer, so browsers stop asking and no page logs a 404."""
+
+
 ui = create_static_files_router(
     path="/ui",
     directories=[WEB],
@@ -30,4 +35,4 @@ ui = create_static_files_router(
     cache_control=CacheControlHeader(no_cache=True),  # revalidate: a new release shows at once
 )
 
-web_routes = [home, ui]
+web_routes = [home, favicon, ui]
