@@ -11,6 +11,7 @@ import httpx
 from faststream.kafka import KafkaBroker
 from litestar import Controller, Litestar, Request, Router, get
 from litestar.datastructures import State
+from litestar.config.compression import CompressionConfig
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.response import Response
 from litestar.stores.redis import RedisStore
@@ -161,6 +162,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         ],
         exception_handlers={RedisConnectionError: _store_unavailable},
         middleware=[security_headers],
+        compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6),  # pages, ECharts, lists
         stores={"rate_limit": RedisStore.with_client(url=settings.redis_url, namespace="gw:ratelimit")},
         lifespan=[lifespan],
         plugins=[
