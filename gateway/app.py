@@ -10,8 +10,8 @@ from contextlib import asynccontextmanager
 import httpx
 from faststream.kafka import KafkaBroker
 from litestar import Controller, Litestar, Request, Router, get
-from litestar.datastructures import State
 from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.response import Response
 from litestar.stores.redis import RedisStore
