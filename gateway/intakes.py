@@ -26,6 +26,7 @@ from gateway.auth import Principal, requires
 from gateway.contacts import contact_key
 from gateway.schemas import IntakeAccepted, IntakeRequest, SubmissionStatus
 from gateway.submissions import IdempotencyConflict, SubmissionDesk, fingerprint
+from gateway.tracking import tracking_code_for
 
 log = logging.getLogger("gateway")
 API = "/api/v1"
@@ -124,7 +125,11 @@ async def accept_intake(
         if data.voter and data.voter.phone:
             await state.callers.file(data.voter.phone, command.submission_id)
         await _publish(state, record)
-    return IntakeAccepted(submission_id=accepted.submission_id, status_url=f"{API}/intakes/{accepted.submission_id}")
+    return IntakeAccepted(
+        submission_id=accepted.submission_id,
+        status_url=f"{API}/intakes/{accepted.submission_id}",
+        tracking_code=await tracking_code_for(state.redis, accepted.submission_id),
+    )
 
 
 async def submission_status(state: State, submission_id: uuid.UUID) -> SubmissionStatus:

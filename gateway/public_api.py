@@ -1,15 +1,12 @@
 """The public voter channel (`/api/v1/public`): no account, rate-limited per client address.
 
-A voter submits a problem, opinion or suggestion to a station and gets a tracking code; the code is the
-only key to the issue behind it: it shows the issue's progress (without anyone's personal data or the
-officials' internal notes) and lets the voter rate the result once it has been fed back. Codes are 60
-random bits (12 characters of Crockford's base32, read aloud in three groups), kept in Valkey as
-`gw:track:code:<code>` → submission id and `gw:track:submission:<id>` → code. A wrong code is answered
-exactly like an expired one."""
+A voter submits a problem, opinion or suggestion to a station and gets a tracking code (as every intake
+does: `gateway.tracking`); the code is the only key to the issue behind it: it shows the issue's progress
+(without anyone's personal data or the officials' internal notes) and lets the voter rate the result once
+it has been fed back. A wrong code is answered exactly like an expired one."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
@@ -25,11 +22,10 @@ from contracts.lifecycle import check
 from contracts.registry import Handler, Station
 from gateway.intakes import IdempotencyKey, accept_intake
 from gateway.schemas import Address, IntakeRequest, Name, Phone, StationCode, Text, VoterContactIn
+from gateway.tracking import normalize_code, shown, submission_of
 from gateway.workflow_api import field_error, rate_issue
 
 API = "/api/v1/public"
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
-CODE_LENGTH = 12
 TrackingCode = Annotated[str, msgspec.Meta(min_length=12, max_length=20)]
 PUBLIC_STEPS = {  # what a voter is shown of each event: its step, and the text meant for the voter
     "intake.issue_received.v1": ("received", None),
@@ -47,20 +43,6 @@ PUBLIC_STEPS = {  # what a voter is shown of each event: its step, and the text 
     "feedback.issue_reopened.v1": ("reopened", None),
     "feedback.issue_closed.v1": ("closed", None),
 }
-
-
-def new_tracking_code() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
-
-
-def normalize_code(given: str) -> str:
-    """What the voter typed, as stored: case, spaces and dashes do not matter; O/I/L read as 0/1/1."""
-    cleaned = given.upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans("OIL", "011"))
-
-
-def shown(code: str) -> str:
-    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 class PublicIntakeIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -119,10 +101,10 @@ def _no_code() -> NotFoundException:
 
 
 async def _submission_of(state: State, code: str) -> uuid.UUID:
-    found = await state.redis.get(f"gw:track:code:{normalize_code(code)}")
-    if not found:
+    found = await submission_of(state.redis, code)
+    if found is None:
         raise _no_code()
-    return uuid.UUID(found.decode() if isinstance(found, bytes) else found)
+    return found
 
 
 def public_rate_limit(per_minute: int) -> RateLimitConfig:
@@ -165,11 +147,8 @@ class PublicController(Controller):
             voter=VoterContactIn(name=data.name, phone=data.phone, address=data.address),
         )
         accepted = await accept_intake(state, intake, idempotency_key, submitted_by=None)
-        submission = str(accepted.submission_id)
-        await state.redis.set(f"gw:track:submission:{submission}", new_tracking_code(), nx=True)
-        code = (await state.redis.get(f"gw:track:submission:{submission}")).decode()  # a retry gets the first code
-        await state.redis.set(f"gw:track:code:{code}", submission)
-        return PublicIntakeAccepted(tracking_code=shown(code), track_url=f"/ui/voter.html#{shown(code)}")
+        code = accepted.tracking_code
+        return PublicIntakeAccepted(tracking_code=code, track_url=f"/ui/voter.html#{code}")
 
     @get("/track/{code:str}", operation_id="publicTrack", summary="Follow an issue with its tracking code")
     async def track(self, code: str, state: State) -> PublicIssue:

@@ -44,6 +44,7 @@ class IntakeRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class IntakeAccepted(msgspec.Struct, kw_only=True):
     submission_id: uuid.UUID
     status_url: str
+    tracking_code: str  # for the voter: follow and rate the issue at /ui/voter.html#<code>
 
 
 class SubmissionStatus(msgspec.Struct, kw_only=True, omit_defaults=True):

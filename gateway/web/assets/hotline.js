@@ -364,7 +364,14 @@ async function record() {
   try {
     const accepted = await api("intakes", { method: "POST", body, headers: { "Idempotency-Key": keyFor(body) } });
     page.attempt = null;
-    const item = { id: accepted.submission_id, status_url: accepted.status_url, state: "waiting", kind: body.kind, text: body.text };
+    const item = {
+      id: accepted.submission_id,
+      status_url: accepted.status_url,
+      tracking_code: accepted.tracking_code,
+      state: "waiting",
+      kind: body.kind,
+      text: body.text,
+    };
     addRecorded(item);
     notify(t("hotline.record.sent"), "ok");
     nextCall();
@@ -420,6 +427,9 @@ function renderRecorded() {
           el("span", { class: "muted" }, when(item.at)),
         ),
         el("p", { class: "clip" }, `${label("kind", item.kind)} · ${item.text}`),
+        item.tracking_code
+          ? el("p", { class: "muted" }, t("hotline.tracking"), " ", el("strong", { "data-testid": "recorded-tracking" }, item.tracking_code))
+          : null,
         item.state === "slow" ? el("p", { class: "muted" }, t("hotline.recorded.slow")) : null,
         item.number ? el("button", { type: "button", class: "link", "data-testid": "recorded-open", onclick: () => openIssue(item.number) }, t("hotline.open.go")) : null,
       ),

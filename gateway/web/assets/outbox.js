@@ -192,6 +192,7 @@ export class Outbox {
         body: null, // the voter's contact leaves the device once the platform holds it
         submission_id: answer.submission_id,
         status_url: answer.status_url,
+        tracking_code: answer.tracking_code, // for the voter: follow and rate it at /ui/voter.html
         accepted_at: Date.now(),
         attempts: 0,
         next_at: Date.now() + 500,

@@ -413,6 +413,9 @@ function outboxCard(item) {
     ),
     el("p", { class: "muted" }, `${label("channel", s.channel)} · ${label("kind", s.kind)}${s.on_spot ? ` · ${label("state", "resolved_on_spot")}` : ""}`),
     el("p", { class: "clip" }, s.text || ""),
+    item.tracking_code
+      ? el("p", { class: "muted" }, t("village.tracking"), " ", el("strong", { "data-testid": "outbox-tracking" }, item.tracking_code))
+      : null,
   );
   if (item.state === "queued" && item.error) {
     card.append(el("p", { class: "muted" }, item.error.status === 401 ? t("village.outbox.signIn") : t("village.outbox.retry")));

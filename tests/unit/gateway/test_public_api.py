@@ -11,15 +11,8 @@ from litestar.testing import TestClient
 
 from common.registry.view import RegistryView
 from gateway.callers import digits
-from gateway.public_api import (
-    ALPHABET,
-    CODE_LENGTH,
-    PublicController,
-    new_tracking_code,
-    normalize_code,
-    public_rate_limit,
-    shown,
-)
+from gateway.public_api import PublicController, public_rate_limit
+from gateway.tracking import ALPHABET, CODE_LENGTH, new_tracking_code, normalize_code, shown
 from services.registry.demo import demo_district
 
 

@@ -1,0 +1,46 @@
+"""Tracking codes: what a voter is given for every submission, at a station, on the hotline or online, and
+the only key a voter needs to follow the issue and rate it (`gateway.public_api`).
+
+A code is 60 random bits: 12 characters of Crockford's base32 (no I, L, O, U), read aloud in three
+groups (D158-MX2G-YV86). Kept in Valkey as `gw:track:submission:<id>` → code (the first one made wins,
+so a retried submission keeps its code) and `gw:track:code:<code>` → submission id."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 12
+
+
+def new_tracking_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_code(given: str) -> str:
+    """What the voter typed, as stored: case, spaces and dashes do not matter; O/I/L read as 0/1/1."""
+    cleaned = given.upper().replace("-", "").replace(" ", "")
+    return cleaned.translate(str.maketrans("OIL", "011"))
+
+
+def shown(code: str) -> str:
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+async def tracking_code_for(redis: Any, submission_id: uuid.UUID) -> str:
+    """The submission's code (shown form), made on its first call."""
+    submission, made = str(submission_id), new_tracking_code()
+    if await redis.set(f"gw:track:submission:{submission}", made, nx=True):
+        code: str = made
+    else:  # a retry: the code given the first time
+        found = await redis.get(f"gw:track:submission:{submission}")
+        code = found.decode() if isinstance(found, bytes) else found
+    await redis.set(f"gw:track:code:{code}", submission)
+    return shown(code)
+
+
+async def submission_of(redis: Any, given: str) -> uuid.UUID | None:
+    found = await redis.get(f"gw:track:code:{normalize_code(given)}")
+    return uuid.UUID(found.decode() if isinstance(found, bytes) else found) if found else None
