@@ -76,6 +76,7 @@ class PublicStep(msgspec.Struct, kw_only=True, omit_defaults=True):
 class PublicIssue(msgspec.Struct, kw_only=True, omit_defaults=True):
     tracking_code: str
     status: Literal["accepted", "received"]
+    can_rate: bool  # always given: whether a rating is taken now
     number: str | None = None
     state: str | None = None
     kind: str | None = None
@@ -87,7 +88,6 @@ class PublicIssue(msgspec.Struct, kw_only=True, omit_defaults=True):
     handler: str | None = None  # the department or office it was referred to
     deadline: str | None = None
     satisfaction: str | None = None
-    can_rate: bool = False
     steps: list[PublicStep] = msgspec.field(default_factory=list)
 
 
@@ -156,10 +156,10 @@ class PublicController(Controller):
         tracking = shown(normalize_code(code))
         number = await state.issues.number_for(submission)
         if number is None:
-            return PublicIssue(tracking_code=tracking, status="accepted")
+            return PublicIssue(tracking_code=tracking, status="accepted", can_rate=False)
         issue = await state.issues.issue(number)
         if issue is None:
-            return PublicIssue(tracking_code=tracking, status="accepted")
+            return PublicIssue(tracking_code=tracking, status="accepted", can_rate=False)
         view = state.registry.view
         station = view.station(issue.station_code)
         handler = view.get(Handler, issue.handler_code) if issue.handler_code else None

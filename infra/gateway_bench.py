@@ -133,3 +133,27 @@ def gateway_figures(gateway: str, password: str, body: bytes, unit: str, count: 
         "full_vs_bare": full / bare,
         "list_pages": pages,
     }
+
+
+def main() -> None:
+    """`python -m infra.gateway_bench`: only these figures, on a platform of their own (small demo district);
+    `make bench` runs them after its intake figures instead."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from infra.runtime.demo import load_demo_registry
+    from infra.runtime.platform import Platform, Ports
+    from services.registry.demo import demo_district
+
+    body = json.dumps(
+        {"channel": "online", "station_code": "610902001001", "kind": "problem", "text": "村口道路破损，雨天积水" * 8},
+        ensure_ascii=False,
+    ).encode()
+    with tempfile.TemporaryDirectory(prefix="bench-") as var, Platform(Path(var), Ports.free()) as p:
+        load_demo_registry(p.gateway_url, demo_district("small"), admin_password=p.admin_password)
+        print(json.dumps(gateway_figures(p.gateway_url, p.admin_password, body, "610902001001", 3000), indent=2))
+
+
+if __name__ == "__main__":
+    main()
