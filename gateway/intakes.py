@@ -26,7 +26,6 @@ from gateway.auth import Principal, requires
 from gateway.contacts import contact_key
 from gateway.schemas import IntakeAccepted, IntakeRequest, SubmissionStatus
 from gateway.submissions import IdempotencyConflict, SubmissionDesk, fingerprint
-from gateway.tracking import tracking_code_for
 
 log = logging.getLogger("gateway")
 API = "/api/v1"
@@ -128,7 +127,7 @@ async def accept_intake(
     return IntakeAccepted(
         submission_id=accepted.submission_id,
         status_url=f"{API}/intakes/{accepted.submission_id}",
-        tracking_code=await tracking_code_for(state.redis, accepted.submission_id),
+        tracking_code=accepted.tracking_code,
     )
 
 

@@ -13,13 +13,15 @@ import redis.asyncio as aioredis
 
 from common.bus import Outgoing, Published
 from common.outbox import Outbox
+from gateway.tracking import new_tracking_code, shown, tracking_key
 
 log = logging.getLogger(__name__)
 PENDING = "gw:pending"  # sorted set: submission id -> accepted at (unix s); left when IssueReceived is seen
 
 # One atomic step. With a key already used: return what it was first used for. Otherwise remember
-# the key (if any), mark the submission pending (for its status), and put it in the gateway's outbox,
-# which publishes it again until the event archive holds it: once answered 202 it is never lost.
+# the key (if any), mark the submission pending (for its status), put it in the gateway's outbox,
+# which publishes it again until the event archive holds it (once answered 202 it is never lost), and
+# file the voter's tracking code (`gateway.tracking`) under which it can be followed.
 _ACCEPT = """
 if KEYS[1] ~= '' then
   local first = redis.call('GET', KEYS[1])
@@ -29,6 +31,7 @@ end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
 redis.call('ZADD', KEYS[4], ARGV[8], ARGV[7])
+redis.call('SET', KEYS[5], ARGV[4])
 return false
 """
 
@@ -36,6 +39,7 @@ return false
 class Accepted(msgspec.Struct, frozen=True):
     submission_id: uuid.UUID
     fingerprint: str
+    tracking_code: str = ""  # what the voter follows the issue with (kept with the key, so a retry gets it)
 
 
 class IdempotencyConflict(Exception):
@@ -57,10 +61,16 @@ class SubmissionDesk:
     ) -> Accepted:
         """The first acceptance for this key (maybe an earlier one), or this one if new: then `record`,
         the submission to publish, is durably kept in the outbox."""
-        mine = Accepted(submission_id, body_fingerprint)
+        code = new_tracking_code()
+        mine = Accepted(submission_id, body_fingerprint, shown(code))
         outbox_keys, outbox_args = self._outbox.unpublished(record)
         first = await self._accept(
-            keys=[f"gw:idem:{idempotency_key}" if idempotency_key else "", PENDING, *outbox_keys],
+            keys=[
+                f"gw:idem:{idempotency_key}" if idempotency_key else "",
+                PENDING,
+                *outbox_keys,
+                tracking_key(code),
+            ],
             args=[msgspec.json.encode(mine), time.time(), self._ttl_s, str(submission_id), *outbox_args],
         )
         if first is None:

@@ -2,8 +2,9 @@
 the only key a voter needs to follow the issue and rate it (`gateway.public_api`).
 
 A code is 60 random bits: 12 characters of Crockford's base32 (no I, L, O, U), read aloud in three
-groups (D158-MX2G-YV86). Kept in Valkey as `gw:track:submission:<id>` → code (the first one made wins,
-so a retried submission keeps its code) and `gw:track:code:<code>` → submission id."""
+groups (D158-MX2G-YV86). The gateway's submission desk files it (`gw:track:code:<code>` → submission id)
+in the same atomic step that accepts the submission, and keeps it with the Idempotency-Key, so a retried
+submission gets the code it was given the first time."""
 
 from __future__ import annotations
 
@@ -29,18 +30,10 @@ def shown(code: str) -> str:
     return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
-async def tracking_code_for(redis: Any, submission_id: uuid.UUID) -> str:
-    """The submission's code (shown form), made on its first call."""
-    submission, made = str(submission_id), new_tracking_code()
-    if await redis.set(f"gw:track:submission:{submission}", made, nx=True):
-        code: str = made
-    else:  # a retry: the code given the first time
-        found = await redis.get(f"gw:track:submission:{submission}")
-        code = found.decode() if isinstance(found, bytes) else found
-    await redis.set(f"gw:track:code:{code}", submission)
-    return shown(code)
+def tracking_key(code: str) -> str:
+    return f"gw:track:code:{normalize_code(code)}"
 
 
 async def submission_of(redis: Any, given: str) -> uuid.UUID | None:
-    found = await redis.get(f"gw:track:code:{normalize_code(given)}")
+    found = await redis.get(tracking_key(given))
     return uuid.UUID(found.decode() if isinstance(found, bytes) else found) if found else None
