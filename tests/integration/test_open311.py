@@ -115,7 +115,9 @@ def test_a_third_party_client_lists_services_and_follows_a_request_it_posted(
         r for r in asyncio.run(read_topic(platform.kafka_bootstrap, SUBMISSIONS.name)) if r.key == token.encode()
     ]
     assert len(published) == 1  # three posts with one Idempotency-Key: one submission
-    assert b"13912345678" in published[0].value and b"example.org" not in published[0].value  # email is not kept
+    # the contact travels sealed (only its mask in the clear), and the email is not kept at all
+    assert b"13912345678" not in published[0].value and "李** 139****5678".encode() in published[0].value
+    assert b"example.org" not in published[0].value
 
 
 def test_a_bad_key_and_a_missing_description_are_refused_naming_the_field(

@@ -81,6 +81,8 @@ async def _state(redis: aioredis.Redis) -> dict[str, object]:
         name = key.decode()
         if ":done:" in name or name.endswith(":positions") or name.startswith(("outbox:", "archive:", "platform:")):
             continue
+        if name.startswith("gw:ratelimit:"):  # the public API's request counts, not issue state
+            continue
         kind = (await redis.type(key)).decode()
         if kind == "string":
             state[name] = await redis.get(key)

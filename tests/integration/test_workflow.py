@@ -205,7 +205,8 @@ async def test_the_sources_month_from_the_villages_to_the_city(platform: Platfor
     ).status_code == 202
     await until(client, still_in_progress, "in_progress")
     stranger = await client.post(url, json={"handler_code": "d-health", "kind": "completed", "result": "x"})
-    assert stranger.status_code == 409 and "d-health" in stranger.json()["detail"]
+    # a handler that holds no part of the referral is answered as if the referral did not exist
+    assert stranger.status_code == 404 and "no referral" in stranger.json()["detail"]
 
     # -- the city's face-to-face meeting with the medical insurance bureau
     await until(client, linkage, "pending_review", tier="city")
