@@ -17,7 +17,8 @@ CODE_LENGTH = 12
 
 
 def new_tracking_code() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    bits = int.from_bytes(secrets.token_bytes(8))  # 64 random bits, of which 60 are used
+    return "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in range(CODE_LENGTH))
 
 
 def normalize_code(given: str) -> str:

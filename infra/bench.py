@@ -203,7 +203,7 @@ def run_platform(parts: tuple[str, ...], args: argparse.Namespace, floor: bool) 
         results |= asyncio.run(intake_figures(p, args))
         if "archiver" in parts:  # the whole platform: the gateway's own figures, beside a bare endpoint
             unit = BODY["station_code"]
-            results["gateway"] = gateway_bench.gateway_figures(p.gateway_url, p.admin_password, BODY_BYTES, unit, 3000)
+            results["gateway"] = gateway_bench.gateway_figures(p, BODY_BYTES, unit, 3000)  # last: it pauses parts
         return results
 
 
