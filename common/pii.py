@@ -8,7 +8,9 @@ those who handle the issue, and it records each time it does (`gateway.contacts`
 The key comes from `PII_KEY_FILE` (made once per data directory by the embedded runtime); the sealing
 key and the hotline's phone-hashing key are derived from it for their own purpose, so neither can stand
 in for the other. A sealed value names its key (`v1.<key id>.<base64 nonce+ciphertext>`), so a key can
-be rotated: a `Sealer` given the old secrets still opens what they sealed (no setting passes them yet)."""
+be rotated: a `Sealer` given the old secrets still opens what they sealed (no setting passes them yet).
+Photos (`gateway.photos`) are sealed with a key of their own purpose (`seal-photo`), as raw bytes
+(`v1.<key id>.` + nonce + ciphertext: base64 would add a third to every photo), bound to the photo's id."""
 
 from __future__ import annotations
 
@@ -32,12 +34,9 @@ def derive(secret: bytes, purpose: str) -> bytes:
 
 class Sealer:
     def __init__(self, secret: bytes, old_secrets: tuple[bytes, ...] = ()) -> None:
-        self._key = derive(secret, "seal-contact")
-        self.key_id = hashlib.sha256(self._key).hexdigest()[:8]
-        self._keys = {self.key_id: self._key}
-        for old in old_secrets:
-            key = derive(old, "seal-contact")
-            self._keys.setdefault(hashlib.sha256(key).hexdigest()[:8], key)
+        self.key_id, self._keys = _keyring(secret, old_secrets, "seal-contact")
+        self._key = self._keys[self.key_id]
+        self.photo_key_id, self._photo_keys = _keyring(secret, old_secrets, "seal-photo")
         self._encode = msgspec.json.Encoder()
         self._decode = msgspec.json.Decoder(VoterContact)
 
@@ -57,6 +56,39 @@ class Sealer:
             return self._decode.decode(AESGCM(key).decrypt(raw[:12], raw[12:], key_id.encode()))
         except Exception as exc:  # a wrong key, a torn value, a forgery: all the same to the caller
             raise ValueError("cannot open this sealed contact") from exc
+
+    def seal_bytes(self, data: bytes, bound_to: str) -> bytes:
+        """Seal raw bytes (a photo) with the photo key; `bound_to` (the photo's id) must be given again to open it,
+        so a sealed value copied under another id does not open."""
+        nonce = os.urandom(12)
+        sealed = AESGCM(self._photo_keys[self.photo_key_id]).encrypt(nonce, data, _bound(self.photo_key_id, bound_to))
+        return f"{VERSION}.{self.photo_key_id}.".encode() + nonce + sealed
+
+    def open_bytes(self, sealed: bytes, bound_to: str) -> bytes:
+        """Raises ValueError for bytes this platform did not seal for `bound_to`, or with a key it no longer has."""
+        try:
+            version, key_id, raw = sealed.split(b".", 2)
+            if version.decode() != VERSION:
+                raise ValueError(version)
+            key = self._photo_keys[key_id.decode()]
+            return AESGCM(key).decrypt(raw[:12], raw[12:], _bound(key_id.decode(), bound_to))
+        except Exception as exc:
+            raise ValueError("cannot open these sealed bytes") from exc
+
+
+def _keyring(secret: bytes, old_secrets: tuple[bytes, ...], purpose: str) -> tuple[str, dict[str, bytes]]:
+    """The current key's id, and every key (current and old) by id, for one purpose."""
+    key = derive(secret, purpose)
+    key_id = hashlib.sha256(key).hexdigest()[:8]
+    keys = {key_id: key}
+    for old in old_secrets:
+        old_key = derive(old, purpose)
+        keys.setdefault(hashlib.sha256(old_key).hexdigest()[:8], old_key)
+    return key_id, keys
+
+
+def _bound(key_id: str, bound_to: str) -> bytes:
+    return f"{key_id}|{bound_to}".encode()
 
 
 def mask_name(name: str) -> str:

@@ -48,6 +48,7 @@ def main() -> int:
             accepted = load_demo(platform.gateway_url, platform.admin_password)
             _say(f"demo data: {accepted} intakes accepted (each stored once)")
         if "gateway" in parts:
+            print(f"  web interface    {platform.gateway_url}/   (voters: {platform.gateway_url}/ui/voter.html)")
             print(f"  gateway API      {platform.gateway_url}/api/v1   (OpenAPI: {platform.gateway_url}/schema)")
         _say(f"up: {', '.join(('valkey', 'broker', *parts))}")
         print(f"  KAFKA_BOOTSTRAP={platform.kafka_bootstrap}")
