@@ -5,13 +5,14 @@ means: the station that received it, the unit whose review holds it now, or the 
 referral (and the platform's first administrator). Each unmasked view is appended to the Valkey stream
 `gw:audit:unmasked` (who, when, which issue, and the account's role) before the answer leaves, and the
 oversight office reads that record through `GET /api/v1/audit/unmasked`. The contact itself is kept
-sealed (`common.pii`), never logged."""
+sealed (`common.pii`), never logged. A photo's view (`gateway.photos`) goes into the same record, its
+`what` saying "photo" (entries from before `what` was written read as "contact")."""
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get
@@ -45,6 +46,16 @@ class UnmaskedView(msgspec.Struct, kw_only=True):
     login: str
     role: str
     number: str
+    what: str = "contact"  # or "photo"
+    photo_id: str | None = None
+
+
+async def record_view(redis: Any, principal: Principal, number: str, what: str = "contact", photo_id: str = "") -> None:
+    """Append one view of personal data to the audit stream: called before the data leaves the gateway."""
+    entry = {"login": principal.login, "role": principal.role, "number": number, "at": str(time.time()), "what": what}
+    if photo_id:
+        entry["photo_id"] = photo_id
+    await redis.xadd(AUDIT, entry, maxlen=AUDIT_KEPT, approximate=True)
 
 
 def handles(principal: Principal, view_registry: object, issue: IssueView) -> bool:
@@ -75,8 +86,7 @@ class ContactController(Controller):
             raise PermissionDeniedException("only those handling the issue see the voter's contact")
         submission = await state.redis.get(f"gw:submission-of:{number}")
         sealed = await state.redis.get(contact_key(submission.decode())) if submission else None
-        entry = {"login": principal.login, "role": principal.role, "number": number, "at": str(time.time())}
-        await state.redis.xadd(AUDIT, entry, maxlen=AUDIT_KEPT, approximate=True)  # recorded before it is shown
+        await record_view(state.redis, principal, number)  # recorded before it is shown
         log.info("voter contact shown", extra={"issue_id": number, "login": principal.login})
         if not sealed:
             return Contact(number=number)  # no contact was given (or it came before contacts were sealed)
@@ -87,7 +97,7 @@ class ContactController(Controller):
     @get(
         "/audit/unmasked",
         operation_id="unmaskedViews",
-        summary="Who saw which voter's contact, and when (newest first; ?number= or ?login=)",
+        summary="Who saw which voter's contact or photo, and when (newest first; ?number=, ?login= or ?what=)",
         guards=[requires("oversight", "admin")],
     )
     async def audit(
@@ -95,6 +105,7 @@ class ContactController(Controller):
         state: State,
         number: str | None = None,
         login: str | None = None,
+        what: str | None = None,
         limit: Annotated[int, Parameter(ge=1, le=5000)] = 500,
     ) -> list[UnmaskedView]:
         found: list[UnmaskedView] = []
@@ -103,10 +114,20 @@ class ContactController(Controller):
             batch = await state.redis.xrevrange(AUDIT, max=last, min="-", count=1000)
             for _, fields in batch:
                 row = {k.decode(): v.decode() for k, v in fields.items()}
-                if (number and row["number"] != number) or (login and row["login"] != login):
+                seen = row.get("what", "contact")
+                if (number and row["number"] != number) or (login and row["login"] != login) or (what and seen != what):
                     continue
                 at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(row["at"])))
-                found.append(UnmaskedView(at=at, login=row["login"], role=row["role"], number=row["number"]))
+                found.append(
+                    UnmaskedView(
+                        at=at,
+                        login=row["login"],
+                        role=row["role"],
+                        number=row["number"],
+                        what=seen,
+                        photo_id=row.get("photo_id"),
+                    )
+                )
             if len(batch) < 1000:
                 break
             last = f"({batch[-1][0].decode()}"
