@@ -13,7 +13,7 @@ import msgspec
 from aiokafka.errors import KafkaError
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.exceptions import ClientException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 
 from common.bus import Outgoing, outgoing, publish_all
@@ -26,6 +26,7 @@ from gateway.auth import Principal, requires
 from gateway.contacts import contact_key
 from gateway.schemas import IntakeAccepted, IntakeRequest, SubmissionStatus
 from gateway.submissions import IdempotencyConflict, SubmissionDesk, fingerprint
+from gateway.workflow_api import field_error
 
 log = logging.getLogger("gateway")
 API = "/api/v1"
@@ -58,11 +59,8 @@ class IntakeController(Controller):
         principal: Principal = request.state.principal
         unit = station_unit(state.registry.view, data.station_code)
         if unit is None or not principal.sees_unit(state.registry.view, unit):
-            raise ClientException(  # a station outside the account's subtree is answered like one that does not exist
-                status_code=400,
-                detail=f"station_code: no station {data.station_code} in the registry",
-                extra=[{"key": "station_code", "message": "no such station", "source": "body"}],
-            )
+            # a station outside the account's subtree is answered like one that does not exist
+            raise field_error("station_code", f"no station {data.station_code} in the registry")
         return await accept_intake(state, data, idempotency_key, submitted_by=principal.login)
 
     @get(
@@ -95,17 +93,9 @@ async def accept_intake(
         on_spot_resolution=data.on_spot_resolution,
     )
     if data.deputy_code is not None and state.registry.view.get(Deputy, data.deputy_code) is None:
-        raise ClientException(
-            status_code=400,
-            detail=f"deputy_code: no deputy {data.deputy_code} in the registry",
-            extra=[{"key": "deputy_code", "message": "no such deputy", "source": "body"}],
-        )
+        raise field_error("deputy_code", f"no deputy {data.deputy_code} in the registry")
     if state.registry.view.station(data.station_code) is None:
-        raise ClientException(
-            status_code=400,
-            detail=f"station_code: no station {data.station_code} in the registry",
-            extra=[{"key": "station_code", "message": "no such station", "source": "body"}],
-        )
+        raise field_error("station_code", f"no station {data.station_code} in the registry")
     desk: SubmissionDesk = state.desk
     record = outgoing(SUBMISSIONS, str(command.submission_id), command)
     try:
@@ -113,14 +103,11 @@ async def accept_intake(
             record, command.submission_id, idempotency_key, fingerprint(msgspec.json.encode(data))
         )
     except IdempotencyConflict:
-        raise ClientException(
-            status_code=422,
-            detail="Idempotency-Key was already used with a different body",
-            extra=[{"key": "Idempotency-Key", "message": "reused with a different body", "source": "header"}],
-        ) from None
+        raise field_error("Idempotency-Key", "already used with a different body", status=422) from None
     if accepted.submission_id == command.submission_id:
         if sealed:
             await state.redis.set(contact_key(str(command.submission_id)), sealed)
+        await state.redis.set(f"gw:photos:owner:{command.submission_id}", command.station_code)  # gateway.photos
         if data.voter and data.voter.phone:
             await state.callers.file(data.voter.phone, command.submission_id)
         await _publish(state, record)

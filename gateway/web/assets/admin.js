@@ -1,7 +1,7 @@
 // 基础信息管理: browse, view, create, change and remove registry entities; import and export rosters; set
 // a user's password. Everything goes through /api/v1/registry and /api/v1/auth/passwords; the registry's
 // refusals (422, every problem with its field) are shown next to the fields they name.
-import { api, ApiError, clear, el, mountHeader, notify, requireSignIn, showError, t } from "./common.js";
+import { api, ApiError, clear, download, el, mountHeader, notify, requireSignIn, showError, t } from "./common.js";
 import "./admin-strings.js";
 import { FIRST_COLUMN_NAME, KIND_OF_ENTITY, KINDS, SETS, valueLabel } from "./admin-kinds.js";
 
@@ -399,23 +399,13 @@ async function setPassword(event) {
 
 // -- rosters -------------------------------------------------------------------------------------------
 
-async function download(path, filename) {
-  const response = await api(path, { raw: true });
-  if (!response.ok) {
-    const body = await response.json().catch(() => ({}));
-    throw new ApiError(response.status, body.detail || response.statusText, null, body);
-  }
-  const url = URL.createObjectURL(await response.blob());
-  const link = el("a", { href: url, download: filename, hidden: true });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 30000);
+async function exportFile(path, filename) {
+  await download(path, filename);
   notify(t("adm.exported", { file: filename }), "ok");
 }
 
 function exportButton(id, file) {
-  $(id).addEventListener("click", () => download(`registry/exports/${file()}`, file()).catch(showError));
+  $(id).addEventListener("click", () => exportFile(`registry/exports/${file()}`, file()).catch(showError));
 }
 
 async function importRoster(event) {

@@ -169,6 +169,21 @@ export function mountHeader(titleKey, account) {
   applyI18n();
 }
 
+/** Save what an API path answers (a report, a roster) as a file named `filename`; raises ApiError. */
+export async function download(path, filename) {
+  const response = await api(path, { raw: true });
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    throw new ApiError(response.status, body.detail || response.statusText, null, body);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = el("a", { href: url, download: filename, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 30000);
+}
+
 /** A stable key for one submission: a retry sends the same key, so the platform stores it once. */
 export function newIdempotencyKey() {
   return crypto.randomUUID();

@@ -1,7 +1,7 @@
 // 督查考核: ledgers, supervision, the monthly notice, assessment, rankings, accountability and the monthly
 // report, all from GET /api/v1/oversight/{what}. Charts use ECharts when /ui/vendor/echarts is installed;
 // without it every figure is still in the tables.
-import { api, ApiError, clear, day, el, mountHeader, notify, requireSignIn, showError, t } from "./common.js";
+import { api, clear, day, download, el, mountHeader, notify, requireSignIn, showError, t } from "./common.js";
 import { label, locale } from "./i18n.js";
 import "./oversight-strings.js";
 
@@ -287,18 +287,8 @@ async function loadAccountability() {
 }
 
 /** Fetch a file with the session and hand it to the browser as a download. */
-async function download(path, filename) {
-  const response = await api(path, { raw: true });
-  if (!response.ok) {
-    const body = await response.json().catch(() => ({}));
-    throw new ApiError(response.status, body.detail || response.statusText, body.field, body);
-  }
-  const url = URL.createObjectURL(await response.blob());
-  const link = el("a", { href: url, download: filename, hidden: true });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 30000);
+async function saveReport(path, filename) {
+  await download(path, filename);
   notify(t("ov.reports.done", { file: filename }), "ok");
 }
 
@@ -307,7 +297,7 @@ function reportButton(id, suffix) {
     const button = event.currentTarget;
     button.disabled = true;
     try {
-      await download(`oversight/monthly-report.${suffix}?month=${state.month}`, `monthly-report-${state.month}.${suffix}`);
+      await saveReport(`oversight/monthly-report.${suffix}?month=${state.month}`, `monthly-report-${state.month}.${suffix}`);
     } catch (error) {
       showError(error);
     } finally {
