@@ -35,6 +35,7 @@ from gateway.intakes import IntakeController
 from gateway.open311 import Open311Controller, Open311KeyController
 from gateway.oversight_api import OversightController
 from gateway.oversight_records_api import OversightRecordsController
+from gateway.photos import PhotoController
 from gateway.public_api import PublicController, public_rate_limit
 from gateway.readmodel import IssueReadModel, RegistryOutcomes
 from gateway.registry_api import RegistryController
@@ -144,6 +145,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             CallerController,
             ContactController,
             IntakeController,
+            PhotoController,
             IssueController,
             WorkController,
             ReviewController,

@@ -6,6 +6,10 @@
 // kept, with the reason, until someone fixes or discards it). A 5xx, 408, 429 or network failure retries
 // with backoff. A 401 holds the queue until the user signs in again: the item stays queued.
 // Once accepted, the body (with the voter's contact) is dropped from the device; only a summary stays.
+//
+// Photos (intakes only) are kept with their item as Blobs and sent one by one once the item has its 202
+// (to `<path>/<submission id>/photos`, field `data`), each with its own key kept until it is stored; a
+// photo is dropped from the device once stored, or once refused for good (a 4xx other than 408/429).
 
 import { api, ApiError, newIdempotencyKey } from "./common.js";
 
@@ -91,8 +95,9 @@ export class Outbox {
     this.onChange(await this.list());
   }
 
-  /** Queue a body for sending; `summary` is what may stay on the device after it is accepted. */
-  async add(body, summary = {}) {
+  /** Queue a body for sending; `summary` is what may stay on the device after it is accepted; `photos`
+   * ([{blob, name}]) are sent after it. */
+  async add(body, summary = {}, photos = []) {
     const now = Date.now();
     const item = {
       id: newIdempotencyKey(),
@@ -100,6 +105,7 @@ export class Outbox {
       owner: this.owner,
       body,
       summary,
+      photos: queuedPhotos(photos),
       state: "queued",
       attempts: 0,
       next_at: now,
@@ -114,11 +120,13 @@ export class Outbox {
 
   /** Replace a refused item's body after the user fixed it, and send it again. Only a refused one: a queued
    * item may already be stored by the platform (its answer lost), and its key must keep its body. */
-  async amend(id, body, summary) {
+  async amend(id, body, summary, photos) {
     const item = await this.get(id);
     if (!item || item.state !== "refused") return null;
-    // The platform refused this body before storing it, so the same key is still free for the fixed one.
+    // The platform refused this body before storing it, so the same key is still free for the fixed one
+    // (and none of its photos was sent: they go only after the 202).
     Object.assign(item, { body, summary: summary ?? item.summary, state: "queued", attempts: 0, next_at: Date.now(), error: null });
+    if (photos) item.photos = queuedPhotos(photos);
     await this.put(item);
     await this.changed();
     this.flush();
@@ -161,10 +169,14 @@ export class Outbox {
     this.paused = null;
     for (const { id } of (await this.list()).reverse()) {
       if (this.paused || navigator.onLine === false) return; // the "online" event starts the next run
-      const item = await this.get(id); // fresh: it may have been amended or discarded meanwhile
-      if (!item || item.next_at > Date.now()) continue;
-      if (item.state === "queued" || item.state === "sending") await this.send(item);
-      else if (item.state === "accepted") await this.follow(item);
+      let item = await this.get(id); // fresh: it may have been amended or discarded meanwhile
+      if (!item) continue;
+      const due = item.next_at <= Date.now();
+      if (due && (item.state === "queued" || item.state === "sending")) item = await this.send(item);
+      if (!this.paused && waitingPhotos(item).length && item.submission_id && (item.photos_next_at || 0) <= Date.now()) {
+        item = await this.sendPhotos(item);
+      }
+      if (!this.paused && item.state === "accepted" && item.next_at <= Date.now()) await this.follow(item);
     }
     await this.prune();
   }
@@ -173,8 +185,11 @@ export class Outbox {
   async wake() {
     const items = await this.list();
     for (const item of items) {
-      if (["queued", "sending", "accepted"].includes(item.state) && item.next_at > Date.now()) {
-        item.next_at = Date.now();
+      const waiting = ["queued", "sending", "accepted"].includes(item.state) && item.next_at > Date.now();
+      const photos = waitingPhotos(item).length && (item.photos_next_at || 0) > Date.now();
+      if (waiting || photos) {
+        if (waiting) item.next_at = Date.now();
+        if (photos) item.photos_next_at = Date.now();
         await this.put(item);
       }
     }
@@ -203,6 +218,38 @@ export class Outbox {
     }
     await this.put(item);
     await this.changed();
+    return item;
+  }
+
+  /** Send an accepted item's waiting photos, one at a time, until one fails for now (then later, with backoff). */
+  async sendPhotos(item) {
+    for (const photo of waitingPhotos(item)) {
+      const form = new FormData();
+      form.append("data", photo.blob, photo.name || "photo.jpg");
+      const url = `${this.path}/${encodeURIComponent(item.submission_id)}/photos`;
+      try {
+        await api(url, { method: "POST", body: form, headers: { "Idempotency-Key": photo.key } });
+        this.onNetwork(true);
+        Object.assign(photo, { state: "stored", blob: null, error: null }); // the platform holds it now, sealed
+        item.photo_attempts = 0;
+      } catch (error) {
+        const status = error instanceof ApiError ? error.status : 0;
+        this.onNetwork(status !== 0);
+        if (status === 401 || retryable(error)) {
+          if (status === 401) this.paused = "signed-out";
+          item.photo_attempts = (item.photo_attempts || 0) + 1;
+          item.photos_next_at = Date.now() + backoff(item.photo_attempts);
+          await this.put(item);
+          await this.changed();
+          return item;
+        }
+        // refused for good (not a photo, too large, too many): nothing to fix on the phone, so it goes
+        Object.assign(photo, { state: "refused", blob: null, error: { status, detail: error.detail, field: error.field } });
+      }
+      await this.put(item);
+      await this.changed();
+    }
+    return item;
   }
 
   failed(item, error) {
@@ -247,7 +294,7 @@ export class Outbox {
   }
 
   async prune() {
-    const numbered = (await this.list()).filter((item) => item.state === "numbered");
+    const numbered = (await this.list()).filter((item) => item.state === "numbered" && !waitingPhotos(item).length);
     const old = numbered.filter((item, n) => n >= KEEP_DONE_MAX || Date.now() - item.numbered_at > KEEP_DONE_MS);
     if (!old.length) return;
     await this.tx("readwrite", (store) => Promise.all(old.map((item) => done(store.delete(item.id)))));
@@ -273,12 +320,30 @@ export class Outbox {
   }
 }
 
-/** Counts by state, for a "待发送 N 条" line. */
+/** Counts by state, for a "待发送 N 条" line; `photos` counts the photos still waiting to be sent. */
 export function tally(items) {
-  const counts = { waiting: 0, refused: 0, accepted: 0, numbered: 0 };
+  const counts = { waiting: 0, refused: 0, accepted: 0, numbered: 0, photos: 0 };
   for (const item of items) {
     if (item.state === "queued" || item.state === "sending") counts.waiting += 1;
     else if (item.state in counts) counts[item.state] += 1;
+    counts.photos += waitingPhotos(item).length;
   }
   return counts;
+}
+
+/** The photos of an item not yet stored nor refused. */
+export function waitingPhotos(item) {
+  return (item?.photos || []).filter((photo) => photo.state === "queued");
+}
+
+function queuedPhotos(photos) {
+  return photos.map(({ blob, name }) => ({
+    key: newIdempotencyKey(), // this photo's Idempotency-Key: made once, kept until it is stored
+    blob,
+    name,
+    type: blob.type,
+    size: blob.size,
+    state: "queued",
+    error: null,
+  }));
 }

@@ -2,7 +2,7 @@
 // signal), follow it to its issue number, and see what became of every issue the station took in.
 import { api, ApiError, clear, day, el, me, mountHeader, notify, PAGES_BY_ROLE, requireSignIn, showError, t, when } from "./common.js";
 import { addStrings, label, labels } from "./i18n.js";
-import { Outbox, tally } from "./outbox.js";
+import { Outbox, tally, waitingPhotos } from "./outbox.js";
 import { VILLAGE_STRINGS } from "./village-strings.js";
 import { describeEvent } from "./village-history.js";
 
@@ -13,8 +13,12 @@ const KIND_ORDER = ["problem", "opinion", "suggestion"];
 const PHONE = /^\+?[0-9][0-9 -]{4,19}$/; // as the platform checks it (gateway/schemas.py Phone)
 const PAGE_SIZE = 20;
 const KEEP = "village."; // localStorage prefix: only the account, the station and its deputies' names, never voters' data
+const PHOTO_MAX = 5; // as the platform allows (gateway/photos.py)
+const PHOTO_SIDE = 1600; // px: a larger photo is drawn smaller before it is queued ...
+const PHOTO_QUALITY = 0.85; // ... as a JPEG of this quality: ~300 KB instead of a camera's 5 MB
+const PHOTO_KEEP_BYTES = 1024 * 1024; // a photo no larger than PHOTO_SIDE and this goes as it is
 
-const page = { account: null, station: null, deputies: [], outbox: null, editing: null, issuesPage: 0, issuesTotal: 0 };
+const page = { account: null, station: null, deputies: [], outbox: null, editing: null, issuesPage: 0, issuesTotal: 0, photos: [] };
 const $ = (id) => document.getElementById(id);
 
 /** A passing message: shown in the shared status line, gone after a few seconds unless replaced. */
@@ -253,6 +257,79 @@ function buildForm() {
     if ($("on-spot").checked) $("on-spot-how").focus();
   });
   $("cancel-edit").addEventListener("click", () => resetForm());
+  $("photo-input").addEventListener("change", (event) => {
+    const files = [...event.target.files];
+    event.target.value = ""; // the same photo can be chosen again after it was removed
+    addPhotos(files);
+  });
+}
+
+// ---------------------------------------------------------------- photos
+
+/** A photo as it will be sent: a large one drawn at most PHOTO_SIDE px on its longest side, as a JPEG. */
+async function downscaled(file) {
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file); // turned upright by its EXIF orientation
+  } catch {
+    return file; // not something this browser can draw: it goes as it is, and the platform decides
+  }
+  try {
+    const scale = Math.min(1, PHOTO_SIDE / Math.max(bitmap.width, bitmap.height));
+    if (scale === 1 && file.size <= PHOTO_KEEP_BYTES) return file;
+    const canvas = el("canvas", { width: Math.max(1, Math.round(bitmap.width * scale)), height: Math.max(1, Math.round(bitmap.height * scale)) });
+    const context = canvas.getContext("2d");
+    context.fillStyle = "#fff"; // a transparent PNG turns white, not black, as a JPEG
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", PHOTO_QUALITY));
+    return blob || file;
+  } finally {
+    bitmap.close();
+  }
+}
+
+async function addPhotos(files) {
+  const room = PHOTO_MAX - page.photos.length;
+  if (files.length > room) showFieldError("photos", t("village.err.photos", { max: PHOTO_MAX }));
+  for (const file of files.slice(0, Math.max(0, room))) {
+    const blob = await downscaled(file);
+    const name = blob === file ? file.name || "photo" : `${(file.name || "photo").replace(/\.[^.]*$/, "")}.jpg`;
+    if (page.photos.length < PHOTO_MAX) page.photos.push({ blob, name, url: URL.createObjectURL(blob) });
+  }
+  renderPhotos();
+}
+
+function removePhoto(photo) {
+  URL.revokeObjectURL(photo.url);
+  page.photos = page.photos.filter((p) => p !== photo);
+  renderPhotos();
+}
+
+function setPhotos(photos) {
+  for (const photo of page.photos) URL.revokeObjectURL(photo.url);
+  page.photos = photos.map(({ blob, name }) => ({ blob, name, url: URL.createObjectURL(blob) }));
+  renderPhotos();
+}
+
+function renderPhotos() {
+  const list = clear($("photo-list"));
+  page.photos.forEach((photo, n) => {
+    list.append(
+      el(
+        "li",
+        { class: "thumb", "data-testid": "photo-thumb" },
+        el("img", { src: photo.url, alt: t("village.form.photoAlt", { n: n + 1 }) }),
+        el(
+          "button",
+          { type: "button", class: "remove", "aria-label": t("village.form.removePhoto"), "data-testid": "photo-remove", onclick: () => removePhoto(photo) },
+          "×",
+        ),
+      ),
+    );
+  });
+  $("photo-count").textContent = page.photos.length ? t("village.form.photoCount", { n: page.photos.length, max: PHOTO_MAX }) : "";
+  $("photo-pick").hidden = page.photos.length >= PHOTO_MAX;
 }
 
 function resetForm() {
@@ -262,6 +339,7 @@ function resetForm() {
   form.querySelector(`input[name=channel][value="${CSS.escape(channel)}"]`)?.click();
   form.querySelector("input[name=kind][value=problem]").checked = true;
   $("on-spot-how-label").hidden = true;
+  setPhotos([]);
   page.editing = null;
   $("cancel-edit").hidden = true;
   $("form-title").textContent = t("village.form.title");
@@ -373,8 +451,9 @@ async function submit() {
   const button = $("submit");
   button.disabled = true;
   try {
-    const amended = page.editing && (await page.outbox.amend(page.editing, body, summaryOf(body)));
-    if (!amended) await page.outbox.add(body, summaryOf(body)); // a new one, or the refused one was discarded meanwhile
+    const photos = page.photos.map(({ blob, name }) => ({ blob, name }));
+    const amended = page.editing && (await page.outbox.amend(page.editing, body, summaryOf(body), photos));
+    if (!amended) await page.outbox.add(body, summaryOf(body), photos); // a new one, or the refused one was discarded meanwhile
     resetForm();
     say(online() ? t("village.sent.sending") : t("village.sent.queued"), "ok");
   } catch (error) {
@@ -387,6 +466,7 @@ async function submit() {
 /** Load a refused item back into the form, with the platform's complaint at its field. */
 async function edit(item) {
   fillForm(item.body);
+  setPhotos(waitingPhotos(item));
   page.editing = item.id;
   $("cancel-edit").hidden = false;
   $("form-title").textContent = t("village.form.fixTitle");
@@ -417,6 +497,7 @@ function outboxCard(item) {
       ? el("p", { class: "muted" }, t("village.tracking"), " ", el("strong", { "data-testid": "outbox-tracking" }, item.tracking_code))
       : null,
   );
+  if (item.photos?.length) card.append(...photoLines(item));
   if (item.state === "queued" && item.error) {
     card.append(el("p", { class: "muted" }, item.error.status === 401 ? t("village.outbox.signIn") : t("village.outbox.retry")));
   }
@@ -442,6 +523,28 @@ function outboxCard(item) {
   return card;
 }
 
+/** Why the platform refused a photo, in the reader's language where we know the reason. */
+function photoRefusal(error) {
+  if (error?.status === 413) return t("village.err.photoTooLarge");
+  if (error?.status === 400 && error.field === "data") return t(/at most \d+ photos/.test(error.detail || "") ? "village.err.photoTooMany" : "village.err.photoNotImage");
+  if (error?.status === 404) return t("village.err.photoNoIntake");
+  return error?.detail || t("village.err.generic");
+}
+
+/** How many of an item's photos were sent, and why any was refused. */
+function photoLines(item) {
+  const sent = item.photos.filter((photo) => photo.state === "stored").length;
+  const refused = item.photos.filter((photo) => photo.state === "refused");
+  const lines = [
+    el("p", { class: "muted", "data-testid": "outbox-photos", dataset: { sent, total: item.photos.length } }, t("village.outbox.photos", { sent, n: item.photos.length })),
+  ];
+  if (refused.length) {
+    const reason = photoRefusal(refused[0].error);
+    lines.push(el("p", { class: "error", "data-testid": "outbox-photos-refused" }, t("village.outbox.photosRefused", { n: refused.length, reason })));
+  }
+  return lines;
+}
+
 async function discard(item) {
   if (!confirm(t("village.outbox.discardAsk"))) return;
   await page.outbox.discard(item.id);
@@ -454,6 +557,7 @@ function renderOutbox(items) {
   const parts = [];
   if (counts.waiting) parts.push(t("village.queue.waiting", { n: counts.waiting }));
   if (counts.refused) parts.push(t("village.queue.refused", { n: counts.refused }));
+  if (counts.photos) parts.push(t("village.queue.photos", { n: counts.photos }));
   queue.textContent = parts.join(" · ");
   queue.hidden = !parts.length;
   queue.classList.toggle("bad", counts.refused > 0);

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import (
     Browser,
@@ -276,3 +277,11 @@ def pytest_runtest_makereport(
     if opened.console_errors:
         report.sections.append(("browser console errors", "\n".join(opened.console_errors)))
     return report
+
+
+@pytest.fixture
+def admin(platform: Platform, admin_headers: dict[str, str]) -> Iterator[httpx.Client]:
+    """The platform's first administrator through the API: to read state for assertions, and to make the
+    logins a test needs (never to do what the page under test should do)."""
+    with httpx.Client(base_url=platform.gateway_url, headers=admin_headers, timeout=30) as client:
+        yield client

@@ -15,7 +15,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,10 @@ from playwright.sync_api import Locator, Page, expect
 
 from infra.runtime.platform import Platform
 from tests.integration.browser.conftest import PageFor, Shot, sign_in
+from tests.integration.browser.steps import find_card as _find
+from tests.integration.browser.steps import handler_login as _handler_account
+from tests.integration.browser.steps import platform_today as _today
+from tests.integration.browser.steps import until_state as _until
 
 TOWN = "610902001"  # the demo's first town: `town` works here; `liaison` and `head` at its village 610902001001
 VILLAGE = "610902001001"
@@ -56,30 +60,7 @@ def _patient_expectations() -> Iterator[None]:
     expect.set_options(timeout=10_000)  # the browser conftest's
 
 
-@pytest.fixture
-def admin(platform: Platform, admin_headers: dict[str, str]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=platform.gateway_url, headers=admin_headers, timeout=30) as client:
-        yield client
-
-
 # -- reading state through the API (assertions only) -----------------------------------------------------
-
-
-def _issue(admin: httpx.Client, number: str) -> dict:
-    response = admin.get(f"/api/v1/issues/{number}")
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _until(admin: httpx.Client, number: str, states: set[str], **fields: object) -> dict:
-    deadline = time.monotonic() + SETTLES_S
-    found: dict = {}
-    while time.monotonic() < deadline:
-        found = _issue(admin, number)
-        if found.get("state") in states and all(found.get(k) == v for k, v in fields.items()):
-            return found
-        time.sleep(0.3)
-    raise AssertionError(f"{number} never reached {states} {fields}: {found}")
 
 
 def _get(page: Page, platform: Platform, path: str, **params: object) -> object:
@@ -95,26 +76,6 @@ def _received_texts(page: Page, platform: Platform, unit: str) -> tuple[int, lis
     return found["total"], [item["text"] for item in found["items"]]
 
 
-def _today(admin: httpx.Client) -> date:
-    return datetime.fromisoformat(admin.get("/api/v1/clock/").json()["now"]).astimezone(CHINA).date()
-
-
-def _handler_account(admin: httpx.Client, handler_code: str) -> tuple[str, str]:
-    """A login for the town office (the demo has none), made through the registry and the password API as an
-    administrator would (as test_review_flow.py does)."""
-    login = f"h-{uuid.uuid4().hex[:8]}"
-    user = {"name": "村镇建设办经办人", "role": "handler", "handler_code": handler_code}
-    put = admin.put(f"/api/v1/registry/users/{login}", json=user)
-    assert put.status_code in (200, 202), put.text
-    password = f"pw-{uuid.uuid4().hex}"
-    deadline = time.monotonic() + SETTLES_S
-    while (answer := admin.put(f"/api/v1/auth/passwords/{login}", json={"password": password})).status_code == 404:
-        assert time.monotonic() < deadline, f"the registry never made {login}"
-        time.sleep(0.3)
-    assert answer.status_code == 204, answer.text
-    return login, password
-
-
 # -- the pages -------------------------------------------------------------------------------------------
 
 
@@ -122,22 +83,6 @@ def _top(page: Page) -> Page:
     """Scrolled to the top, so a full-page screenshot of the phone shows its sticky header where it is."""
     page.evaluate("() => window.scrollTo(0, 0)")
     return page
-
-
-def _find(page: Page, testid: str, pager: str, loaded: Locator) -> Locator:
-    """The card, paging forward through a list (once `loaded` shows) until it shows."""
-    expect(loaded).to_be_visible(timeout=LOADS_MS)
-    card = page.get_by_test_id(testid)
-    for _ in range(50):
-        if card.count():
-            return card
-        following = page.get_by_test_id(f"{pager}-next")
-        if not following.count() or following.is_disabled():
-            break
-        following.click()
-        page.wait_for_timeout(300)
-    expect(card).to_be_visible()
-    return card
 
 
 def _open_review(page: Page, meeting: str) -> Locator:

@@ -6,23 +6,15 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
 
-from infra.runtime.platform import Platform
 from tests.integration.browser.conftest import PageFor, Shot
+from tests.integration.browser.steps import until_state as _until
 
 DISTRICT = "610902"  # the district, and the code of its deputies' home
 NUMBERED_S = 30
-
-
-@pytest.fixture
-def admin(platform: Platform, admin_headers: dict[str, str]):
-    with httpx.Client(base_url=platform.gateway_url, headers=admin_headers, timeout=30) as client:
-        yield client
 
 
 def _fresh_phone() -> str:
@@ -45,17 +37,6 @@ def _record_call(page: Page, phone: str, text: str, name: str) -> str:
     numbers = page.locator("[data-testid=recorded-item][data-state=numbered] [data-testid=recorded-number]")
     expect(numbers).to_have_count(before + 1, timeout=NUMBERED_S * 1000)
     return numbers.first.inner_text()
-
-
-def _until(admin: httpx.Client, number: str, state: str, timeout_s: float = 30.0) -> dict:
-    found: dict = {}
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = admin.get(f"/api/v1/issues/{number}").json()
-        if found.get("state") == state:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"{number} is not {state}: {found.get('state')}")
 
 
 def test_a_second_call_from_the_same_number_sees_the_earlier_issue(page_for: PageFor, shot: Shot) -> None:

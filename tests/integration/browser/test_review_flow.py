@@ -9,16 +9,20 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import expect
 
 from infra.runtime.platform import Platform
 from tests.integration.browser.conftest import PageFor, Shot, sign_in
+from tests.integration.browser.steps import find_card as _find
+from tests.integration.browser.steps import handler_login as _handler_account
+from tests.integration.browser.steps import issue_of as _issue
+from tests.integration.browser.steps import platform_today as _today
+from tests.integration.browser.steps import until_state as _until
 
 ROAD = "镇上主干道路面塌陷，车辆无法通行"
 DUMP = "集镇垃圾转运站臭气扰民"
@@ -26,29 +30,6 @@ CHINA = ZoneInfo("Asia/Shanghai")
 INVALID = re.compile(r"\binvalid\b")
 SETTLES_S = 45  # intake → triage → read model, or reply → referral → feedback, on a busy two-core machine
 LOADS_MS = 30_000  # a page's first lists, when the machine is busy
-
-
-@pytest.fixture
-def admin(platform: Platform, admin_headers: dict[str, str]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=platform.gateway_url, headers=admin_headers, timeout=30) as client:
-        yield client
-
-
-def _issue(admin: httpx.Client, number: str) -> dict:
-    response = admin.get(f"/api/v1/issues/{number}")
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _until(admin: httpx.Client, number: str, states: set[str], **fields: object) -> dict:
-    deadline = time.monotonic() + SETTLES_S
-    found: dict = {}
-    while time.monotonic() < deadline:
-        found = _issue(admin, number)
-        if found.get("state") in states and all(found.get(k) == v for k, v in fields.items()):
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"{number} never reached {states} {fields}: {found}")
 
 
 def _intake_at(admin: httpx.Client, station: str, text: str) -> str:
@@ -63,41 +44,6 @@ def _intake_at(admin: httpx.Client, station: str, text: str) -> str:
             return str(_until(admin, number, {"pending_review"}, tier="town", unit=station)["number"])
         time.sleep(0.2)
     raise AssertionError(f"the intake {text!r} was never numbered")
-
-
-def _handler_account(admin: httpx.Client, handler_code: str) -> tuple[str, str]:
-    """A login for the handler, made through the registry and the password API as an administrator would."""
-    login = f"h-{uuid.uuid4().hex[:8]}"
-    user = {"name": "城建办经办人", "role": "handler", "handler_code": handler_code}
-    put = admin.put(f"/api/v1/registry/users/{login}", json=user)
-    assert put.status_code in (200, 202), put.text
-    password = f"pw-{uuid.uuid4().hex}"
-    deadline = time.monotonic() + SETTLES_S
-    while (answer := admin.put(f"/api/v1/auth/passwords/{login}", json={"password": password})).status_code == 404:
-        assert time.monotonic() < deadline, f"the registry never made {login}"
-        time.sleep(0.2)
-    assert answer.status_code == 204, answer.text
-    return login, password
-
-
-def _today(admin: httpx.Client) -> date:
-    return datetime.fromisoformat(admin.get("/api/v1/clock/").json()["now"]).astimezone(CHINA).date()
-
-
-def _find(page: Page, testid: str, pager: str, loaded: Locator) -> Locator:
-    """The card, paging forward through a list (once `loaded` shows) until it shows."""
-    expect(loaded).to_be_visible(timeout=LOADS_MS)
-    card = page.get_by_test_id(testid)
-    for _ in range(50):
-        if card.count():
-            return card
-        following = page.get_by_test_id(f"{pager}-next")
-        if not following.count() or following.is_disabled():
-            break
-        following.click()
-        page.wait_for_timeout(300)
-    expect(card).to_be_visible()
-    return card
 
 
 @pytest.mark.timeout(900)  # run alone, this test also waits for the session's platform to start

@@ -1,14 +1,17 @@
 """The village station desk on a phone, against the real platform: an intake recorded and numbered, one
-recorded with no signal queued on the phone and sent once when the signal returns, an answer lost on the
-way retried with the same key and stored once, and bad input shown at its field (by the page, and when
-the platform refuses it)."""
+recorded with no signal queued on the phone and sent once when the signal returns (with a photo), an answer
+lost on the way retried with the same key and stored once, and bad input shown at its field (by the page,
+and when the platform refuses it)."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import struct
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -256,3 +259,52 @@ def test_a_refusal_by_the_platform_is_kept_with_its_reason_and_can_be_fixed(
     expect(_newest(page).get_by_test_id("outbox-number")).to_be_visible(timeout=NUMBERED_WITHIN_MS)
     assert page.get_by_test_id("outbox-item").filter(has_text=text).count() == 1  # fixed in place, not copied
     _holds_exactly_one_more(page, platform, unit, before, text)
+
+
+def _png(side: int = 48) -> bytes:
+    """A small PNG of random pixels: small enough that the page sends it as it is."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows = b"".join(b"\0" + os.urandom(side * 3) for _ in range(side))
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def test_a_photo_attached_with_no_signal_is_sent_after_its_intake_once_the_signal_returns(
+    page_for: PageFor, platform: Platform, shot: Shot
+) -> None:
+    page = _open_desk(page_for)
+    text = f"村小学围墙倒塌，学生上学不安全（{uuid.uuid4().hex[:8]}）"
+    image = _png()
+
+    page.context.set_offline(True)
+    expect(page.get_by_test_id("net-state")).to_have_attribute("data-state", "offline")
+    _fill(page, text)
+    page.get_by_test_id("photo-input").set_input_files(
+        files=[{"name": "wall.png", "mimeType": "image/png", "buffer": image}]
+    )
+    expect(page.get_by_test_id("photo-thumb")).to_have_count(1)
+    expect(page.get_by_test_id("photo-count")).to_have_text("已选 1 / 5 张")
+    shot(_top(page), "photo-chosen")
+    page.get_by_test_id("submit").click()
+
+    expect(page.get_by_test_id("photo-thumb")).to_have_count(0)  # the form is ready for the next voter
+    expect(_newest(page)).to_have_attribute("data-state", "queued")
+    expect(_newest(page).get_by_test_id("outbox-photos")).to_have_text("照片：已发送 0 / 1 张")
+    expect(page.get_by_test_id("queue-count")).to_have_text("待发送 1 条 · 照片待发送 1 张")
+
+    page.context.set_offline(False)
+    number = _newest(page).get_by_test_id("outbox-number")
+    expect(number).to_have_text(ISSUE_NUMBER, timeout=NUMBERED_WITHIN_MS)
+    expect(_newest(page).get_by_test_id("outbox-photos")).to_have_text("照片：已发送 1 / 1 张")
+    expect(page.get_by_test_id("queue-count")).to_be_hidden()
+    shot(_top(page), "photo-sent")
+
+    url = f"{platform.gateway_url}/api/v1/issues/{number.inner_text()}/photos"
+    listed = page.context.request.get(url)
+    assert listed.status == 200, listed.text()
+    assert [(p["content_type"], p["size"]) for p in listed.json()] == [("image/png", len(image))]
+    fetched = page.context.request.get(f"{platform.gateway_url}{listed.json()[0]['url']}")
+    assert fetched.status == 200 and fetched.body() == image  # small enough to be sent as it was taken

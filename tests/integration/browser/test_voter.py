@@ -5,25 +5,17 @@ a wrong code and a missing phone number are told plainly, at the place they are 
 from __future__ import annotations
 
 import re
-import time
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
 
-from infra.runtime.platform import Platform
 from tests.integration.browser.conftest import PageFor, Shot
+from tests.integration.browser.steps import until_state
 
 VILLAGE_STATION = "610902001001"  # a village station of the demo district's first town
 TRACKING_CODE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
 TRIAGE_S = 30  # the platform triages within a second or two; generous for a loaded test machine
-
-
-@pytest.fixture
-def admin(platform: Platform, admin_headers: dict[str, str]):
-    with httpx.Client(base_url=platform.gateway_url, headers=admin_headers, timeout=30) as client:
-        yield client
 
 
 def _open(page: Page) -> None:
@@ -58,17 +50,6 @@ def _raise_problem(page: Page, text: str, phone: str) -> str:
 
 def _tracked(page: Page, step: str) -> None:
     expect(page.locator(f"[data-testid=step][data-step={step}]")).to_be_visible(timeout=TRIAGE_S * 1000)
-
-
-def _issue(admin: httpx.Client, number: str, state: str, timeout_s: float = 30.0) -> dict:
-    found: dict = {}
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = admin.get(f"/api/v1/issues/{number}").json()
-        if found.get("state") == state:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"{number} is not {state}: {found.get('state')}")
 
 
 def test_a_voter_raises_a_problem_on_a_phone_and_follows_it_by_code(page_for: PageFor, shot: Shot) -> None:
@@ -170,7 +151,7 @@ def test_the_voter_rates_the_result_once_it_is_fed_back(page_for: PageFor, shot:
     }
     answer = admin.post("/api/v1/reviews", json=review)
     assert answer.status_code == 202, answer.text
-    _issue(admin, number, "fed_back")
+    until_state(admin, number, "fed_back")
 
     page.get_by_test_id("track-refresh").click()
     expect(page.get_by_test_id("rating-form")).to_be_visible(timeout=10_000)
@@ -185,7 +166,7 @@ def test_the_voter_rates_the_result_once_it_is_fed_back(page_for: PageFor, shot:
 
     expect(page.get_by_test_id("track-satisfaction")).to_have_text("满意", timeout=20_000)
     expect(page.get_by_test_id("rating-form")).to_be_hidden()
-    closed = _issue(admin, number, "closed")
+    closed = until_state(admin, number, "closed")
     assert closed["satisfaction"] == "satisfied"
     _tracked(page, "rated")
     shot(page, "rated")
