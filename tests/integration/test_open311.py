@@ -93,7 +93,8 @@ def test_a_third_party_client_lists_services_and_follows_a_request_it_posted(
 
     def triaged() -> dict | None:
         found = client.get_service_request(number)
-        return found if found["service_code"] == "water_supply" else None
+        waiting = found["service_code"] == "water_supply" and found["status_notes"].startswith("待研判")
+        return found if waiting else None  # triaged: its category known and waiting for its review
 
     request = until(triaged, f"{number} was never triaged")
     assert (request["service_request_id"], request["status"]) == (number, "open")
