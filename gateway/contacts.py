@@ -21,6 +21,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.params import Parameter
 
 from common.pii import Sealer
+from common.registry.view import RegistryView
 from gateway.access import STAFF_ROLES, no_issue, sees_issue, station_unit
 from gateway.auth import PLATFORM_ADMIN, Principal, requires
 from gateway.schemas import IssueView
@@ -58,12 +59,13 @@ async def record_view(redis: Any, principal: Principal, number: str, what: str =
     await redis.xadd(AUDIT, entry, maxlen=AUDIT_KEPT, approximate=True)
 
 
-def handles(principal: Principal, view_registry: object, issue: IssueView) -> bool:
+def handles(principal: Principal, view: RegistryView, issue: IssueView) -> bool:
+    """Whether the account handles the issue (see the module's docstring): only they see the voter unmasked."""
     if principal.login == PLATFORM_ADMIN:
         return True
     if principal.role == "handler":
         return principal.handler_code is not None and principal.handler_code in (issue.handler_code, *issue.co_handlers)
-    receiving = station_unit(view_registry, issue.station_code)  # type: ignore[arg-type]
+    receiving = station_unit(view, issue.station_code)
     return principal.unit_code is not None and principal.unit_code in (receiving, issue.unit)
 
 
