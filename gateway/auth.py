@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import secrets
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -104,9 +105,22 @@ class Credentials:
     """Passwords (`gw:auth:password:<login>`), failed sign-ins (`gw:auth:failures:<login>`) and sessions
     (`gw:auth:session:<sha256 of the token>`, so a copy of the store holds no usable token)."""
 
-    def __init__(self, redis: Any, *, lockout_after: int = 5, lockout_s: int = 900, session_ttl_s: int = 8 * 3600):
+    def __init__(
+        self,
+        redis: Any,
+        *,
+        lockout_after: int = 5,
+        lockout_s: int = 900,
+        session_ttl_s: int = 8 * 3600,
+        recheck_s: float = 2.0,
+    ):
         self._redis = redis
         self.lockout_after, self.lockout_s, self.session_ttl_s = lockout_after, lockout_s, session_ttl_s
+        # A session seen in the last `recheck_s` is not asked of Valkey again (nor its time to live renewed):
+        # one round trip per session every two seconds, not one per request. Signing out here forgets it at
+        # once; a sign-out through another gateway worker takes effect here within `recheck_s`.
+        self._recheck_s = recheck_s
+        self._seen: dict[str, tuple[str, float]] = {}
 
     async def stored(self, login: str) -> str | None:
         """The stored hash of a login's password, if it has one."""
@@ -144,14 +158,25 @@ class Credentials:
         return token
 
     async def session(self, token: str) -> str | None:
-        """The login signed in with this token, or None; each use renews the session's time to live."""
+        """The login signed in with this token, or None; use renews the session's time to live."""
         if not token or len(token) > 256:
             return None
-        login = await self._redis.getex(self._session_key(token), ex=self.session_ttl_s)
-        return _text(login) if login is not None else None
+        key, now = self._session_key(token), time.monotonic()
+        if (seen := self._seen.get(key)) is not None and now - seen[1] < self._recheck_s:
+            return seen[0]
+        login = await self._redis.getex(key, ex=self.session_ttl_s)
+        if login is None:
+            self._seen.pop(key, None)
+            return None
+        if len(self._seen) > 10_000:
+            self._seen.clear()
+        self._seen[key] = (_text(login), now)
+        return _text(login)
 
     async def close_session(self, token: str) -> None:
-        await self._redis.delete(self._session_key(token))
+        key = self._session_key(token)
+        self._seen.pop(key, None)
+        await self._redis.delete(key)
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):

@@ -125,7 +125,7 @@ def valkey() -> FakeValkey:
 
 @pytest.fixture
 def credentials(valkey: FakeValkey) -> Credentials:
-    return Credentials(valkey, lockout_after=5, lockout_s=60, session_ttl_s=120)
+    return Credentials(valkey, lockout_after=5, lockout_s=60, session_ttl_s=120, recheck_s=0)  # Valkey's clock only
 
 
 @get("/admin-only", guards=[requires("admin")])
@@ -425,3 +425,24 @@ def test_only_an_admin_sets_passwords_and_not_outside_its_district(client: TestC
     assert client.put("/api/v1/auth/passwords/liaison", json=new, headers=bearer(town)).status_code == 403
     outside = client.put("/api/v1/auth/passwords/liaison", json=new, headers=bearer(other_admin))
     assert outside.status_code == 404  # the same answer as for a login that does not exist
+
+
+async def test_a_session_is_asked_of_valkey_once_per_recheck_and_a_sign_out_here_counts_at_once(
+    valkey: FakeValkey,
+) -> None:
+    worker, other_worker = (Credentials(valkey, session_ttl_s=120, recheck_s=60) for _ in range(2))
+    token = await worker.open_session("town")
+    asked = []
+    getex = valkey.getex
+
+    async def counting_getex(key: str, ex: int) -> bytes | None:
+        asked.append(key)
+        return await getex(key, ex)
+
+    valkey.getex = counting_getex  # type: ignore[method-assign]
+    assert [await worker.session(token) for _ in range(5)] == ["town"] * 5
+    assert len(asked) == 1  # one round trip for five requests
+    assert await other_worker.session(token) == "town"
+    await worker.close_session(token)
+    assert await worker.session(token) is None  # signed out here: refused at once
+    assert await other_worker.session(token) == "town"  # another worker: until its recheck (60 s here, 2 s by default)
