@@ -196,6 +196,11 @@ class WorkController(Controller):
         # outside the user's subtree is answered as if the unit did not exist: nothing to learn by guessing
         elif view.unit(unit) is None or not principal.sees_unit(view, unit):
             raise field_error("unit", f"no unit {unit} in the registry")
+        elif where != "subtree" and not issue_state:  # one unit's list: only the page is read
+            total, page = await state.work.page(
+                unit, where == "received", max(0, offset), max(1, min(limit, 2000)), order == "desc"
+            )
+            return {"total": total, "items": await state.issues.summaries(page)}
         elif where == "received":
             numbers = await state.work.received_at([unit])
         else:

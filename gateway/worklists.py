@@ -113,6 +113,21 @@ class WorkLists:
         """The issues a deputy collected, oldest first."""
         return [n.decode() for n in await self._redis.zrange(_collected(deputy_code), 0, -1)]
 
+    async def page(
+        self, unit: str, received: bool, offset: int, limit: int, newest_first: bool
+    ) -> tuple[int, list[str]]:
+        """One page of the issues sitting at (or received at) one unit, and how many there are: only the
+        page is read from Valkey, so a page costs the same whatever the list's length."""
+        key = _received(unit) if received else _at(unit)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(key)
+            if newest_first:
+                pipe.zrevrange(key, offset, offset + limit - 1)
+            else:
+                pipe.zrange(key, offset, offset + limit - 1)
+            total, numbers = await pipe.execute()
+        return int(total), [n.decode() for n in numbers]
+
     async def held_by(self, handler_code: str) -> list[str]:
         return [n.decode() for n in await self._redis.zrange(_handler(handler_code), 0, -1)]
 

@@ -28,6 +28,7 @@ from infra.runtime.demo import ADMIN
 from infra.runtime.platform import Platform
 
 BARE_PATH = "/bare"
+ISSUES = int(os.environ.get("GATEWAY_BENCH_ISSUES", "1500"))  # the station's list in `python -m infra.gateway_bench`
 
 
 @post(BARE_PATH, status_code=202)
@@ -173,7 +174,7 @@ def main() -> None:
             f"{p.gateway_url}/api/v1/auth/sign-in", json={"login": ADMIN, "password": p.admin_password}, timeout=30
         )
         auth = {"Authorization": f"Bearer {signed_in.json()['token']}"}
-        asyncio.run(_post_rate(p.gateway_url, "/api/v1/intakes", body, 1500, 64, **auth))  # issues to list
+        asyncio.run(_post_rate(p.gateway_url, "/api/v1/intakes", body, ISSUES, 64, **auth))  # issues to list
         time.sleep(10)  # let the read model take them in
         print(json.dumps(gateway_figures(p, body, "610902001001", 3000), indent=2))
 
