@@ -18,7 +18,7 @@ import msgspec
 from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.exceptions import PermissionDeniedException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 
 from common.pii import Sealer
 from common.registry.view import RegistryView
@@ -79,7 +79,7 @@ class ContactController(Controller):
         summary="The voter's contact, unmasked, for those handling the issue; every view is recorded",
         guards=[requires(*STAFF_ROLES, "handler")],
     )
-    async def contact(self, request: Request, number: str, state: State) -> Contact:
+    async def contact(self, request: Request, number: FromPath[str], state: State) -> Contact:
         principal: Principal = request.state.principal
         issue = await state.issues.issue(number)
         if issue is None or not sees_issue(principal, state.registry.view, issue):
@@ -105,9 +105,9 @@ class ContactController(Controller):
     async def audit(
         self,
         state: State,
-        number: str | None = None,
-        login: str | None = None,
-        what: str | None = None,
+        number: FromQuery[str | None] = None,
+        login: FromQuery[str | None] = None,
+        what: FromQuery[str | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=5000)] = 500,
     ) -> list[UnmaskedView]:
         found: list[UnmaskedView] = []

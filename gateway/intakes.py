@@ -14,7 +14,7 @@ from aiokafka.errors import KafkaError
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, JSONBody
 
 from common.bus import Outgoing, outgoing, publish_all
 from common.pii import mask_voter
@@ -32,8 +32,8 @@ log = logging.getLogger("gateway")
 API = "/api/v1"
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         required=False,
         min_length=1,
         max_length=128,
@@ -54,7 +54,7 @@ class IntakeController(Controller):
         guards=[requires(*INTAKE_ROLES)],
     )
     async def submit(
-        self, request: Request, data: IntakeRequest, state: State, idempotency_key: IdempotencyKey = None
+        self, request: Request, data: JSONBody[IntakeRequest], state: State, idempotency_key: IdempotencyKey = None
     ) -> IntakeAccepted:
         principal: Principal = request.state.principal
         unit = station_unit(state.registry.view, data.station_code)

@@ -14,6 +14,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ClientException
+from litestar.params import JSONBody
 from litestar.response import Response
 
 from common.bus import outgoing, publish_all
@@ -130,7 +131,7 @@ class OversightRecordsController(Controller):
         summary="A deputy's reception or visit (the deputy, or staff over the station)",
         guards=[requires(*INTAKE_ROLES)],
     )
-    async def contact(self, request: Request, data: ContactIn, state: State) -> RecordAccepted:
+    async def contact(self, request: Request, data: JSONBody[ContactIn], state: State) -> RecordAccepted:
         _one_of("kind", data.kind, CONTACT_KINDS)
         view, principal = state.registry.view, request.state.principal
         if view.get(Deputy, data.deputy_code) is None:
@@ -153,7 +154,7 @@ class OversightRecordsController(Controller):
         summary="A training session and who came",
         guards=[requires(*STAFF_ROLES)],
     )
-    async def training(self, request: Request, data: TrainingIn, state: State) -> RecordAccepted:
+    async def training(self, request: Request, data: JSONBody[TrainingIn], state: State) -> RecordAccepted:
         _one_of("audience", data.audience, TRAINING_AUDIENCES)
         view = state.registry.view
         unit = view.unit(data.unit_code)
@@ -177,7 +178,7 @@ class OversightRecordsController(Controller):
         summary="Emergency funds allocated to an issue",
         guards=[requires(*OVERSIGHT_ROLES)],
     )
-    async def funds(self, request: Request, data: FundsIn, state: State) -> RecordAccepted:
+    async def funds(self, request: Request, data: JSONBody[FundsIn], state: State) -> RecordAccepted:
         await _issue_state(state, data.issue_id, request.state.principal)
         record_id = _record_id(data.record_id, "FD")
         fields = msgspec.structs.asdict(data) | {"record_id": record_id}
@@ -190,7 +191,7 @@ class OversightRecordsController(Controller):
         summary="A callback to a closed issue's voter",
         guards=[requires(*STAFF_ROLES)],
     )
-    async def callback(self, request: Request, data: CallbackIn, state: State) -> RecordAccepted:
+    async def callback(self, request: Request, data: JSONBody[CallbackIn], state: State) -> RecordAccepted:
         _one_of("answer", data.answer, CALLBACK_ANSWERS)
         if (now := await _issue_state(state, data.issue_id, request.state.principal)) != "closed":
             raise _bad("issue_id", f"only a closed issue is called back; {data.issue_id} is {now}", status=409)

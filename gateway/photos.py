@@ -22,13 +22,14 @@ from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath
 from litestar.response import Response
 
 from common.pii import Sealer
 from gateway.access import INTAKE_ROLES, STAFF_ROLES, no_issue, sees_issue, station_unit
 from gateway.auth import Principal, requires
 from gateway.contacts import record_view
+from gateway.intakes import IdempotencyKey
 
 log = logging.getLogger("gateway")
 API = "/api/v1"
@@ -169,13 +170,10 @@ class PhotoController(Controller):
     async def attach(
         self,
         request: Request[Any, Any, Any],
-        submission_id: uuid.UUID,
+        submission_id: FromPath[uuid.UUID],
         data: Annotated[PhotoUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
         state: State,
-        idempotency_key: Annotated[
-            str | None,
-            Parameter(header="Idempotency-Key", required=False, min_length=1, max_length=128),
-        ] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Photo:
         principal: Principal = request.state.principal
         store = PhotoStore(state.redis, state.sealer)
@@ -197,7 +195,7 @@ class PhotoController(Controller):
         summary="The photos of an issue (within your scope)",
         guards=[requires(*STAFF_ROLES, "handler", "deputy")],
     )
-    async def listed(self, request: Request[Any, Any, Any], number: str, state: State) -> list[Photo]:
+    async def listed(self, request: Request[Any, Any, Any], number: FromPath[str], state: State) -> list[Photo]:
         issue = await state.issues.issue(number)
         if issue is None or not sees_issue(request.state.principal, state.registry.view, issue):
             raise no_issue(number)
@@ -213,7 +211,7 @@ class PhotoController(Controller):
         guards=[requires(*STAFF_ROLES, "handler", "deputy")],
         media_type="application/octet-stream",
     )
-    async def photo(self, request: Request[Any, Any, Any], photo_id: str, state: State) -> Response[bytes]:
+    async def photo(self, request: Request[Any, Any, Any], photo_id: FromPath[str], state: State) -> Response[bytes]:
         principal: Principal = request.state.principal
         store = PhotoStore(state.redis, state.sealer)
         submission = await store.submission_of(photo_id)

@@ -16,6 +16,7 @@ from litestar import Controller, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.params import FromPath, JSONBody
 
 from contracts.issues import IssueRated
 from contracts.lifecycle import check
@@ -137,7 +138,7 @@ class PublicController(Controller):
         summary="A voter submits; answered with a tracking code",
     )
     async def submit(
-        self, data: PublicIntakeIn, state: State, idempotency_key: IdempotencyKey = None
+        self, data: JSONBody[PublicIntakeIn], state: State, idempotency_key: IdempotencyKey = None
     ) -> PublicIntakeAccepted:
         intake = IntakeRequest(
             channel="online",
@@ -151,7 +152,7 @@ class PublicController(Controller):
         return PublicIntakeAccepted(tracking_code=code, track_url=f"/ui/voter.html#{code}")
 
     @get("/track/{code:str}", operation_id="publicTrack", summary="Follow an issue with its tracking code")
-    async def track(self, code: str, state: State) -> PublicIssue:
+    async def track(self, code: FromPath[str], state: State) -> PublicIssue:
         submission = await _submission_of(state, code)
         tracking = shown(normalize_code(code))
         number = await state.issues.number_for(submission)
@@ -190,7 +191,7 @@ class PublicController(Controller):
         )
 
     @post("/track/{code:str}/rating", status_code=202, operation_id="publicRate", summary="Rate the result")
-    async def rate(self, code: str, data: PublicRatingIn, state: State) -> dict[str, str]:
+    async def rate(self, code: FromPath[str], data: JSONBody[PublicRatingIn], state: State) -> dict[str, str]:
         submission = await _submission_of(state, code)
         number = await state.issues.number_for(submission)
         current = await state.work.states.get(number) if number else None
