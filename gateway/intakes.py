@@ -99,15 +99,16 @@ async def accept_intake(
     desk: SubmissionDesk = state.desk
     record = outgoing(SUBMISSIONS, str(command.submission_id), command)
     try:
+        submission = str(command.submission_id)
+        also = {f"gw:photos:owner:{submission}": command.station_code}  # who may attach photos (gateway.photos)
+        if sealed:
+            also[contact_key(submission)] = sealed
         accepted = await desk.accept(
-            record, command.submission_id, idempotency_key, fingerprint(msgspec.json.encode(data))
+            record, command.submission_id, idempotency_key, fingerprint(msgspec.json.encode(data)), also
         )
     except IdempotencyConflict:
         raise field_error("Idempotency-Key", "already used with a different body", status=422) from None
     if accepted.submission_id == command.submission_id:
-        if sealed:
-            await state.redis.set(contact_key(str(command.submission_id)), sealed)
-        await state.redis.set(f"gw:photos:owner:{command.submission_id}", command.station_code)  # gateway.photos
         if data.voter and data.voter.phone:
             await state.callers.file(data.voter.phone, command.submission_id)
         await _publish(state, record)

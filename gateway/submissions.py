@@ -7,6 +7,7 @@ import hashlib
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 
 import msgspec
 import redis.asyncio as aioredis
@@ -21,7 +22,7 @@ PENDING = "gw:pending"  # sorted set: submission id -> accepted at (unix s); lef
 # One atomic step. With a key already used: return what it was first used for. Otherwise remember
 # the key (if any), mark the submission pending (for its status), put it in the gateway's outbox,
 # which publishes it again until the event archive holds it (once answered 202 it is never lost), and
-# file the voter's tracking code (`gateway.tracking`) under which it can be followed.
+# write what belongs with the submission (its tracking code, sealed contact, photo owner): all or nothing.
 _ACCEPT = """
 if KEYS[1] ~= '' then
   local first = redis.call('GET', KEYS[1])
@@ -31,7 +32,9 @@ end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
 redis.call('ZADD', KEYS[4], ARGV[8], ARGV[7])
-redis.call('SET', KEYS[5], ARGV[4])
+for i = 5, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[i + 4])
+end
 return false
 """
 
@@ -57,21 +60,30 @@ class SubmissionDesk:
         self._decoder = msgspec.json.Decoder(Accepted)
 
     async def accept(
-        self, record: Outgoing, submission_id: uuid.UUID, idempotency_key: str | None, body_fingerprint: str
+        self,
+        record: Outgoing,
+        submission_id: uuid.UUID,
+        idempotency_key: str | None,
+        body_fingerprint: str,
+        also: Mapping[str, str] | None = None,
     ) -> Accepted:
         """The first acceptance for this key (maybe an earlier one), or this one if new: then `record`,
-        the submission to publish, is durably kept in the outbox."""
+        the submission to publish, is durably kept in the outbox, its tracking code filed, and each of
+        `also` (key → value) set, in the same atomic step."""
         code = new_tracking_code()
         mine = Accepted(submission_id, body_fingerprint, shown(code))
         outbox_keys, outbox_args = self._outbox.unpublished(record)
+        extra = {tracking_key(code): str(submission_id), **(also or {})}
         first = await self._accept(
-            keys=[
-                f"gw:idem:{idempotency_key}" if idempotency_key else "",
-                PENDING,
-                *outbox_keys,
-                tracking_key(code),
+            keys=[f"gw:idem:{idempotency_key}" if idempotency_key else "", PENDING, *outbox_keys, *extra],
+            args=[
+                msgspec.json.encode(mine),
+                time.time(),
+                self._ttl_s,
+                str(submission_id),
+                *outbox_args,
+                *extra.values(),
             ],
-            args=[msgspec.json.encode(mine), time.time(), self._ttl_s, str(submission_id), *outbox_args],
         )
         if first is None:
             return mine

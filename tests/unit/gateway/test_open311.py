@@ -119,7 +119,9 @@ class FakeDesk:
         self.first: dict[str, Accepted] = {}
         self.kept: list[SubmitIntake] = []
 
-    async def accept(self, record: Any, submission_id: uuid.UUID, key: str | None, body_fingerprint: str) -> Accepted:
+    async def accept(
+        self, record: Any, submission_id: uuid.UUID, key: str | None, body_fingerprint: str, also: Any = None
+    ) -> Accepted:
         if key in self.first:
             if self.first[key].fingerprint != body_fingerprint:
                 raise IdempotencyConflict
