@@ -9,8 +9,9 @@ listed, and never with the voter's name or phone.
 Valkey keys (the gateway's `gw:` prefix): `gw:open311:key:<sha256 of the key>` → the key's station and
 name (the key itself is never stored), `gw:open311:keys` (set of key ids), `gw:open311:request:<submission>`
 → what the client sent besides personal data, `gw:open311:requests` (sorted set: submission → unix time
-created), `gw:open311:number-of` (submission → issue number), `gw:open311:numbers` (the reverse) and
-`gw:open311:unnumbered` (submissions whose number is not known here yet)."""
+created). A request's issue number, and the submission behind a number, come from the read model
+(`IssueReadModel.numbers_for` / `submissions_for`); a number whose submission was not made here is not an
+Open311 request and is answered as unknown."""
 
 from __future__ import annotations
 
@@ -43,9 +44,6 @@ from gateway.schemas import IntakeRequest, IssueView, VoterContactIn
 BASE = "/open311/v2"
 KEY_PREFIX, KEY_SET = "gw:open311:key:", "gw:open311:keys"
 REQUEST_PREFIX, CREATED = "gw:open311:request:", "gw:open311:requests"
-NUMBER_OF, SUBMISSION_OF = "gw:open311:number-of", "gw:open311:numbers"
-UNNUMBERED = "gw:open311:unnumbered"
-SETTLE_AT_ONCE, SETTLE_FOR = 200, timedelta(days=1)
 FORMATS: Final = ("json", "xml")
 MAX_ROWS, WINDOW, PAGE, SCAN_LIMIT = 1000, timedelta(days=90), 500, 20_000
 MAX_DESCRIPTION, MAX_ADDRESS, MAX_NAME = 4000, 200, 24  # a whole name: 50 at most
@@ -392,8 +390,6 @@ class Open311Store:
         """Kept once: a retry answered with an earlier submission finds its record already there."""
         await self._redis.set(f"{REQUEST_PREFIX}{submission_id}", msgspec.json.encode(record), nx=True)
         await self._redis.zadd(CREATED, {str(submission_id): record.requested_at.timestamp()}, nx=True)
-        if not (await self.numbers([str(submission_id)]))[0]:
-            await self._redis.sadd(UNNUMBERED, str(submission_id))
 
     async def records(self, submission_ids: list[str]) -> list[RequestRecord | None]:
         found = await self._redis.mget([REQUEST_PREFIX + s for s in submission_ids]) if submission_ids else []
@@ -406,26 +402,6 @@ class Open311Store:
         """Newest first."""
         found = await self._redis.zrevrangebyscore(CREATED, end.timestamp(), start.timestamp(), offset, count)
         return [s.decode() if isinstance(s, bytes) else s for s in found]
-
-    async def numbers(self, submission_ids: list[str]) -> list[str | None]:
-        found = await self._redis.hmget(NUMBER_OF, submission_ids) if submission_ids else []
-        return [n.decode() if isinstance(n, bytes) else n for n in found]
-
-    async def submissions(self, numbers: list[str]) -> list[str | None]:
-        found = await self._redis.hmget(SUBMISSION_OF, numbers) if numbers else []
-        return [s.decode() if isinstance(s, bytes) else s for s in found]
-
-    async def remember(self, submission_id: str, number: str) -> None:
-        await self._redis.hset(NUMBER_OF, submission_id, number)
-        await self._redis.hset(SUBMISSION_OF, number, submission_id)
-        await self._redis.srem(UNNUMBERED, submission_id)
-
-    async def unnumbered(self, count: int) -> list[str]:
-        found = await self._redis.srandmember(UNNUMBERED, count)
-        return [s.decode() if isinstance(s, bytes) else s for s in found]
-
-    async def give_up(self, submission_id: str) -> None:
-        await self._redis.srem(UNNUMBERED, submission_id)
 
 
 def _idempotency_key(request: Request[Any, Any, Any], key_id: str) -> str | None:
@@ -510,10 +486,7 @@ class Open311Controller(Controller):
         store = Open311Store(state.redis)
         if ids := _values(request, "service_request_id"):  # overrides every other parameter
             numbers = list(dict.fromkeys(ids))[:MAX_ROWS]
-            if None in (submissions := await store.submissions(numbers)):
-                await _settle(state, store)
-                submissions = await store.submissions(numbers)
-            found = zip(submissions, numbers, strict=True)
+            found = zip(await state.issues.submissions_for(numbers), numbers, strict=True)
             rows = await _rows(state, store, [(s, n) for s, n in found if s])
             return render(rows, fmt, "service_requests", "request")
         statuses, codes = _values(request, "status"), _values(request, "service_code")
@@ -526,7 +499,7 @@ class Open311Controller(Controller):
         rows: list[dict[str, Any]] = []
         for offset in range(0, SCAN_LIMIT, PAGE):
             page = await store.created_between(start, end, offset, PAGE)
-            pairs = [(s, n) for s, n in zip(page, await _numbers(state, store, page), strict=True) if n]
+            pairs = [(s, n) for s, n in zip(page, await state.issues.numbers_for(page), strict=True) if n]
             rows += [
                 row
                 for row in await _rows(state, store, pairs)
@@ -540,10 +513,7 @@ class Open311Controller(Controller):
     async def one_request(self, name: FromPath[str], state: State) -> Response[Any]:
         number, fmt = split_format(name)
         store = Open311Store(state.redis)
-        submission = (await store.submissions([number]))[0]
-        if submission is None:
-            await _settle(state, store)
-            submission = (await store.submissions([number]))[0]
+        submission = (await state.issues.submissions_for([number]))[0]
         rows = await _rows(state, store, [(submission, number)]) if submission else []
         if not rows:
             raise Open311Error(404, f"service_request_id: no request {number!r}")
@@ -559,34 +529,13 @@ class Open311Controller(Controller):
             known = False
         if not known:
             raise Open311Error(404, f"token: no token {token!r}")
-        number = (await _numbers(state, store, [str(uuid.UUID(token))]))[0]
+        number = (await state.issues.numbers_for([str(uuid.UUID(token))]))[0]
         row = {"token": token} | ({"service_request_id": number} if number else {})
         return render([row], fmt, "service_requests", "request")
 
     @route("/{name:str}", http_method=["GET", "POST"], include_in_schema=False)
     async def unknown(self, name: FromPath[str]) -> None:
         raise Open311Error(404, f"resource: no {name!r}; services.json, requests.json (or .xml)")
-
-
-async def _numbers(state: State, store: Open311Store, submission_ids: list[str]) -> list[str | None]:
-    """The issue number of each submission, once the read model has it (then remembered here)."""
-    numbers = await store.numbers(submission_ids)
-    for i, (submission, number) in enumerate(zip(submission_ids, numbers, strict=True)):
-        if number is None and (number := await state.issues.number_for(uuid.UUID(submission))):
-            await store.remember(submission, number)
-            numbers[i] = number
-    return numbers
-
-
-async def _settle(state: State, store: Open311Store) -> None:
-    """Learn the numbers of the submissions still unnumbered here, so a request can be looked up by number
-    before its token was asked about. One that found no issue in a day (dead-lettered) is given up on."""
-    waiting = await store.unnumbered(SETTLE_AT_ONCE)
-    numbers = await _numbers(state, store, waiting)
-    stale = (await state.clock.now()) - SETTLE_FOR
-    for submission, number, record in zip(waiting, numbers, await store.records(waiting), strict=True):
-        if number is None and (record is None or record.requested_at < stale):
-            await store.give_up(submission)
 
 
 async def _rows(state: State, store: Open311Store, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:

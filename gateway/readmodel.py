@@ -123,6 +123,16 @@ class IssueReadModel:
             found = await pipe.execute()
         return [_view(summary, []) for summary in found if summary and b"number" in summary]
 
+    async def numbers_for(self, submission_ids: list[str]) -> list[str | None]:
+        """The issue number of each submission, where it has one yet."""
+        found = await self._redis.mget([f"gw:submission:{s}" for s in submission_ids]) if submission_ids else []
+        return [n.decode() if n else None for n in found]
+
+    async def submissions_for(self, numbers: list[str]) -> list[str | None]:
+        """The submission id behind each issue number, where the number exists."""
+        found = await self._redis.mget([f"gw:submission-of:{n}" for n in numbers]) if numbers else []
+        return [s.decode() if s else None for s in found]
+
     async def number_for(self, submission_id: uuid.UUID) -> str | None:
         number = await self._redis.get(f"gw:submission:{submission_id}")
         return number.decode() if number else None

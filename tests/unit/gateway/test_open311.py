@@ -154,6 +154,13 @@ class FakeIssues:
     async def number_for(self, submission_id: uuid.UUID) -> str | None:
         return self.numbers.get(submission_id)
 
+    async def numbers_for(self, submission_ids: list[str]) -> list[str | None]:
+        return [self.numbers.get(uuid.UUID(s)) for s in submission_ids]
+
+    async def submissions_for(self, numbers: list[str]) -> list[str | None]:
+        by_number = {n: str(s) for s, n in self.numbers.items()}
+        return [by_number.get(n) for n in numbers]
+
     async def issue(self, number: str) -> IssueView | None:
         return self.views.get(number)
 
