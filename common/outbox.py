@@ -84,12 +84,17 @@ class Outbox:
 
     def keep(self, pipe: aioredis.client.Pipeline, published: list[Published]) -> None:
         """Queue, in the caller's transaction, the records the broker acknowledged and where it put them."""
+        if not published:
+            return
         due = time.time() + self.after_s
+        entries: dict[str, bytes] = {}
+        members: dict[str, float] = {}
         for p in published:
-            event_id = _event_id(p)
-            r = p.record
-            pipe.hset(self._hash, event_id, _encode(_Record(r.topic, r.key, r.value, r.headers)))
-            pipe.zadd(self._due, {Location(event_id, self.epoch, r.topic, p.partition, p.offset).member: due})
+            event_id, r = _event_id(p), p.record
+            entries[event_id] = _encode(_Record(r.topic, r.key, r.value, r.headers))
+            members[Location(event_id, self.epoch, r.topic, p.partition, p.offset).member] = due
+        pipe.hset(self._hash, mapping=entries)  # two commands for a batch, not two a record
+        pipe.zadd(self._due, members)
 
     def locate(self, pipe: aioredis.client.Pipeline, published: list[Published]) -> None:
         """Records kept by `unpublished` were acknowledged: note where, so the sweeper can confirm them."""

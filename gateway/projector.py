@@ -50,8 +50,11 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
         reviews = ReviewOutcomes(redis)
 
         async def note_review(outcome: ReviewDecisionApplied | ReviewDecisionRefused) -> list[Outgoing]:
-            await reviews.apply(outcome)
+            reviews.note(outcome)
             return []
+
+        async def flush_reviews() -> None:
+            await reviews.flush()
 
         Consumer(
             broker=broker,
@@ -60,6 +63,7 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
             topic=REVIEW_OUTCOMES,
             group=f"{settings.projector_group}-reviews",
             handle=note_review,
+            flush=flush_reviews,
         )
 
         outcomes = RegistryOutcomes(redis)

@@ -175,17 +175,33 @@ class ReviewOutcomes:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
         self._decoder = msgspec.json.Decoder(ReviewDecisionRefused)
+        self._noted: dict[str, dict[str, bytes | str]] = {}  # hash key -> issue -> outcome, until `flush`
 
     async def open(self, record: ReviewRecord) -> None:
         await self._redis.set(f"gw:review:{record.review_id}", msgspec.json.encode(record), ex=self.TTL_S)
 
-    async def apply(self, outcome: ReviewDecisionApplied | ReviewDecisionRefused) -> None:
+    def note(self, outcome: ReviewDecisionApplied | ReviewDecisionRefused) -> None:
+        """Keep an outcome for the batch's `flush`: a 10,000-decision review is a few writes, not 10,000."""
         applied = isinstance(outcome, ReviewDecisionApplied)
         key = f"gw:review:{outcome.review_id}:{'applied' if applied else 'refused'}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, outcome.issue_id, outcome.decision if applied else msgspec.json.encode(outcome))
-            pipe.expire(key, self.TTL_S)
-            await pipe.execute()
+        self._noted.setdefault(key, {})[outcome.issue_id] = (
+            outcome.decision if applied else msgspec.json.encode(outcome)
+        )
+
+    async def flush(self) -> None:
+        if not self._noted:
+            return
+        noted, self._noted = self._noted, {}
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for key, outcomes in noted.items():
+                    pipe.hset(key, mapping=outcomes)
+                    pipe.expire(key, self.TTL_S)
+                await pipe.execute()
+        except BaseException:
+            for key, outcomes in noted.items():  # written with the next flush, after the redelivery
+                self._noted[key] = outcomes | self._noted.get(key, {})
+            raise
 
     async def get(
         self, review_id: str, every: bool = False

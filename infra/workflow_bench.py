@@ -4,7 +4,8 @@
    district, timed from the `POST /api/v1/reviews` to the last decision applied, as its outcomes say;
 2. a review decision's trip to the department: one-decision reviews at 100 /s, each timed from its
    `POST` to the `ReferralIssued` on the department's own topic (p50 / p99), beside the trip from
-   intake `POST` to `IssueTriaged` measured in the same run.
+   intake `POST` to `IssueTriaged` measured in the same run. A record's arrival is its timestamp (the
+   moment its producer sent it), so the bench's own polling of the topic is not counted.
 
 `python -m infra.workflow_bench` runs only these, on its own platform."""
 
@@ -40,7 +41,8 @@ def _pct(values: list[float], q: int) -> float:
 
 
 class Watch:
-    """Notes when each issue's IssueTriaged, and each referral on the department's topic, arrive."""
+    """Notes when each issue's IssueTriaged, and each referral on the department's topic, were sent
+    (the records' timestamps, in seconds since the epoch)."""
 
     def __init__(self, bootstrap: str) -> None:
         self.triaged: dict[str, float] = {}
@@ -66,7 +68,7 @@ class Watch:
     async def _run(self) -> None:
         triaged, referral = msgspec.json.Decoder(IssueTriaged), msgspec.json.Decoder(ReferralIssued)
         async for record in self._consumer:
-            now = time.perf_counter()
+            now = record.timestamp / 1000
             if record.topic == ISSUE_EVENTS.name and b"issue_triaged" in record.value[:80]:
                 self.triaged.setdefault(triaged.decode(record.value).issue_id, now)
             elif record.topic != ISSUE_EVENTS.name:
@@ -161,9 +163,9 @@ async def decision_to_referral(
     )
     connection = await Connection.open(gateway, headers)
     for _ in range(count):  # the intakes, paced, to measure intake -> triaged in the same run
-        started = time.perf_counter()
+        started = time.time()  # wall clock, as the records' timestamps
         submitted[await submit(connection, body)] = started
-        await asyncio.sleep(max(0.0, 1 / rate - (time.perf_counter() - started)))
+        await asyncio.sleep(max(0.0, 1 / rate - (time.time() - started)))
     numbers: dict[str, float] = {}
     async with httpx.AsyncClient(base_url=gateway, timeout=30, headers=headers) as client:
         for submission, at in submitted.items():
@@ -177,12 +179,12 @@ async def decision_to_referral(
         decided: dict[str, float] = {}
         review = {"tier": "district", "unit": DISTRICT, "month": month, "held_on": f"{month}-28"}
         for number in numbers:  # then one-decision reviews, open loop at `rate`
-            started = time.perf_counter()
+            started = time.time()
             decision = {"issue_id": number, "decision": "assign", "handler_code": HANDLER}
             decided[number] = started
             response = await client.post("/api/v1/reviews", json=review | {"decisions": [decision]})
             assert response.status_code == 202, response.text
-            await asyncio.sleep(max(0.0, 1 / rate - (time.perf_counter() - started)))
+            await asyncio.sleep(max(0.0, 1 / rate - (time.time() - started)))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not all(n in watch.referred for n in decided):
         await asyncio.sleep(0.1)

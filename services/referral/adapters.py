@@ -28,15 +28,29 @@ return value
 
 
 class RedisIssueTexts:
+    """`referral:issue-text:<issue>`; what a batch keeps is written with its `flush`, in one round trip."""
+
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
+        self._unwritten: dict[str, bytes] = {}
 
     async def keep(self, issue_id: str, text: str) -> None:
-        await self._redis.set(f"referral:issue-text:{issue_id}", text.encode())
+        self._unwritten[f"referral:issue-text:{issue_id}"] = text.encode()
 
     async def get(self, issue_id: str) -> str | None:
-        stored = await self._redis.get(f"referral:issue-text:{issue_id}")
+        key = f"referral:issue-text:{issue_id}"
+        stored = self._unwritten.get(key) or await self._redis.get(key)
         return stored.decode() if stored is not None else None
+
+    async def flush(self) -> None:
+        if not self._unwritten:
+            return
+        unwritten, self._unwritten = self._unwritten, {}
+        try:
+            await self._redis.mset(unwritten)
+        except BaseException:
+            self._unwritten = unwritten | self._unwritten
+            raise
 
 
 class RedisReferralNumbers:

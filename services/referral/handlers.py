@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import msgspec
@@ -66,13 +67,16 @@ async def refer(assigned: IssueAssigned, state: IssueState | None, deps: Referra
 
     The referral's number and time are kept the first time, so a redelivered assignment yields the
     same records. It is issued even if our copy refused the assignment: the topic says it was made."""
-    allotment = await deps.numbers.allot(assigned.issue_id, assigned.event_id, await deps.clock.now())
+    now = await deps.clock.now()
+    allotment, summary = await asyncio.gather(  # two round trips at once: a referral is awaited
+        deps.numbers.allot(assigned.issue_id, assigned.event_id, now), deps.texts.get(assigned.issue_id)
+    )
     referral = domain.referral_id(assigned.issue_id, allotment.number)
     issued = domain.referrals_issued(
         assigned,
         referral,
         category=state.category if state and state.category else domain.UNCATEGORIZED,
-        summary=await deps.texts.get(assigned.issue_id) or "",
+        summary=summary or "",
         issued_at=allotment.issued_at,
     )
     sent = domain.referral_sent(assigned, referral, allotment.issued_at)

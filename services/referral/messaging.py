@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 
 import redis.asyncio as aioredis
@@ -28,6 +29,11 @@ def wire(settings: ReferralSettings):  # type: ignore[no-untyped-def]
             clock=Clock(redis),
             locks=IssueLocks(),
         )
+        hooks = batch_hooks(deps.states)
+
+        async def flush() -> None:
+            await asyncio.gather(hooks["flush"](), deps.texts.flush())
+
         for topic, group, handle in (
             (ISSUE_EVENTS, settings.consumer_group, on_issue_event),
             (HANDLER_REPLIES, settings.replies_group, on_reply),
@@ -40,7 +46,8 @@ def wire(settings: ReferralSettings):  # type: ignore[no-untyped-def]
                 group=group,
                 handle=partial(handle, deps=deps),
                 outbox=outbox,
-                **batch_hooks(deps.states),
+                prefetch=hooks["prefetch"],
+                flush=flush,
             )
         return [topics]  # started before the consumers, stopped after them
 

@@ -29,6 +29,9 @@ class IssueTexts(Protocol):
 
     async def get(self, issue_id: str) -> str | None: ...
 
+    async def flush(self) -> None:
+        """Write what was kept since the last flush (the consumer calls it once per batch)."""
+
 
 @runtime_checkable
 class ReferralNumbers(Protocol):

@@ -39,6 +39,7 @@ def wire(settings: RegistrySettings):  # type: ignore[no-untyped-def]
             group=settings.usage_group,
             handle=partial(on_issue_event, deps=deps),
             outbox=outbox,
+            flush=deps.usage.flush,
             wants=USAGE_EVENTS,
         )
         return [registry]  # loaded before the consumers start

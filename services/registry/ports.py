@@ -21,3 +21,6 @@ class Usage(Protocol):
 
     async def restore(self, issue_id: str) -> None:
         """The issue is reopened: it holds what it pointed at again."""
+
+    async def flush(self) -> None:
+        """Write what was noted since the last flush (the consumer calls it once per batch)."""

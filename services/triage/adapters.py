@@ -71,11 +71,24 @@ class RedisReviews:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
         self._noted: set[str] = set()  # this process's recent reviews: one write per review, not per decision
+        self._unwritten: dict[str, dict[str, str]] = {}  # written with the batch's `flush`
 
-    async def note(self, review_id: str, record: dict[str, str]) -> None:
-        if review_id in self._noted:
+    def note(self, review_id: str, record: dict[str, str]) -> None:
+        if review_id not in self._noted:
+            self._unwritten[review_id] = record
+
+    async def flush(self) -> None:
+        if not self._unwritten:
             return
-        await self._redis.hset(f"triage:review:{review_id}", mapping=record)
+        unwritten, self._unwritten = self._unwritten, {}
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for review_id, record in unwritten.items():
+                    pipe.hset(f"triage:review:{review_id}", mapping=record)
+                await pipe.execute()
+        except BaseException:
+            self._unwritten = unwritten | self._unwritten
+            raise
         if len(self._noted) > 10_000:
             self._noted.clear()
-        self._noted.add(review_id)
+        self._noted |= set(unwritten)

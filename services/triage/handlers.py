@@ -3,6 +3,7 @@ review decisions in (applied to their issue, or refused with the reason), month 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -45,8 +46,7 @@ async def prefetch(messages: list[Message], deps: TriageDeps) -> None:
 
 
 async def flush(deps: TriageDeps) -> None:
-    await deps.states.flush()
-    await deps.pending.flush()
+    await asyncio.gather(deps.states.flush(), deps.pending.flush(), deps.reviews.flush())
 
 
 async def _keep(deps: TriageDeps, state: IssueState) -> None:
@@ -107,7 +107,7 @@ async def on_issue_event(event: Message, deps: TriageDeps) -> list[Outgoing]:
 
 
 async def on_review_decision(command: RecordReviewDecision, deps: TriageDeps) -> list[Outgoing]:
-    await deps.reviews.note(
+    deps.reviews.note(
         command.review_id,
         {
             "tier": command.tier,

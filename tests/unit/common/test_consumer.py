@@ -52,11 +52,10 @@ class FakePipeline:
     async def __aexit__(self, *_: object) -> None:
         self.queued.clear()
 
-    def exists(self, key: str) -> None:
-        self.queued.append(lambda: int(key in self.data))
-
-    def set(self, key: str, value: object, ex: int | None = None) -> None:
-        self.queued.append(lambda: self.data.__setitem__(key, value) or True)
+    def eval(self, script: str, numkeys: int, *args: object) -> None:
+        """Only the processed marks' script: SET each key to 1."""
+        assert "redis.call('SET', key, '1'" in script
+        self.queued.append(lambda: [self.data.__setitem__(str(k), 1) for k in args[:numkeys]] and None)
 
     def hset(self, key: str, field: str | None = None, value: object = None, mapping: dict | None = None) -> None:
         items = dict(mapping or {}) | ({field: value} if field is not None else {})
@@ -76,6 +75,9 @@ class FakeRedis:
 
     def pipeline(self, transaction: bool = True) -> FakePipeline:
         return FakePipeline(self.data)
+
+    async def mget(self, keys: list[str]) -> list[object]:
+        return [self.data.get(k) for k in keys]
 
 
 @dataclass

@@ -43,6 +43,9 @@ class FakeIssueTexts:
     async def get(self, issue_id: str) -> str | None:
         return self.texts.get(issue_id)
 
+    async def flush(self) -> None:
+        return None
+
 
 class FakeReferralNumbers:
     def __init__(self) -> None:
