@@ -8,10 +8,17 @@ Valkey holds, per submission: `gw:photos:owner:<submission>` → the receiving s
 intake is accepted: who may attach), `gw:photos:<submission>` → the list of photo entries (id, content
 type, size), `gw:photos:key:<submission>:<Idempotency-Key>` → the photo stored under that key; per photo:
 `gw:photo:<photo id>` → the sealed bytes and `gw:photo-of:<photo id>` → its submission. At most
-`MAX_PHOTOS` of at most `MAX_BYTES` each (≤25 MB an intake, which Valkey carries for now)."""
+`MAX_PHOTOS` of at most `MAX_BYTES` each (≤25 MB an intake, which Valkey carries for now).
+
+Every photo is decoded and encoded again before it is kept (`scrubbed`): what a camera writes beside
+the picture (EXIF with the place it was taken, the phone's make, XMP, comments) never reaches storage,
+the picture is turned upright by its EXIF orientation first, and a file that only starts like an
+image, or decodes to more than `MAX_PIXELS`, is refused."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 import uuid
 from typing import Annotated, Any
@@ -24,6 +31,7 @@ from litestar.exceptions import ClientException, NotFoundException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import Body, FromPath
 from litestar.response import Response
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from common.pii import Sealer
 from gateway.access import INTAKE_ROLES, STAFF_ROLES, no_issue, sees_issue, station_unit
@@ -36,6 +44,8 @@ API = "/api/v1"
 MAX_PHOTOS = 5
 MAX_BYTES = 5 * 1024 * 1024
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the one file
+MAX_PIXELS = 40_000_000  # a phone's largest pictures are ~50 MP; beyond this, decoding is a memory bomb
+FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 # magic bytes → content type; anything else is refused whatever its name or declared type says
 SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
 
@@ -95,6 +105,26 @@ def check_photo(content: bytes) -> str:
     if content_type is None:
         raise refused(400, "not a JPEG, PNG or WebP image")
     return content_type
+
+
+def scrubbed(content: bytes, content_type: str) -> bytes:
+    """The picture alone, in the same format: decoded, turned upright by its EXIF orientation, and
+    encoded again without any metadata. Raises a 400 naming `data` for a file that does not decode."""
+    try:
+        with Image.open(io.BytesIO(content), formats=[FORMATS[content_type]]) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise refused(400, f"a photo has at most {MAX_PIXELS // 1_000_000} million pixels")
+            upright = ImageOps.exif_transpose(image)
+            out = io.BytesIO()
+            if content_type == "image/jpeg":
+                upright.convert("RGB").save(out, "JPEG", quality=90, optimize=True)
+            elif content_type == "image/png":
+                upright.save(out, "PNG", optimize=False)  # no text or eXIf chunks: only what is passed is written
+            else:
+                upright.save(out, "WEBP", quality=90)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise refused(400, "the image could not be read") from exc
+    return out.getvalue()
 
 
 def shown(entry: PhotoEntry) -> Photo:
@@ -183,6 +213,7 @@ class PhotoController(Controller):
             raise NotFoundException(f"no submission {submission_id}")  # the same answer as status()
         content = await data.data.read(MAX_BYTES + 1)
         content_type = check_photo(content)
+        content = await asyncio.to_thread(scrubbed, content, content_type)  # tens of ms: off the event loop
         entry = await store.add(str(submission_id), idempotency_key, content, content_type)
         if entry is None:
             raise refused(400, f"an intake has at most {MAX_PHOTOS} photos")

@@ -5,9 +5,8 @@ is in tests/integration/test_photos.py."""
 
 from __future__ import annotations
 
-import struct
+import io
 import uuid
-import zlib
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 from litestar.datastructures import State
+from PIL import Image, PngImagePlugin
 from litestar.testing import TestClient, create_test_client
 
 from common.pii import Sealer
@@ -31,19 +31,39 @@ NUMBER = "HB-202611-000001"
 SEALER = Sealer(b"photo-test-secret")
 
 
+def picture(seed: int = 0, size: tuple[int, int] = (4, 2)) -> Image.Image:
+    return Image.new("RGB", size, (seed % 256, 40, 90))
+
+
+def encoded(image: Image.Image, kind: str, **options: Any) -> bytes:
+    out = io.BytesIO()
+    image.save(out, kind, **options)
+    return out.getvalue()
+
+
 def png(seed: int = 0) -> bytes:
-    """A real 2x2 PNG, different for each seed."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    rows = b"".join(b"\0" + bytes([seed % 256, 40, 90] * 2) for _ in range(2))
-    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    """A real 4x2 PNG, different for each seed, with a text chunk a camera app might write."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", f"taken by liaison {seed}")
+    return encoded(picture(seed), "PNG", pnginfo=info)
 
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(64)
+def pixels(content: bytes) -> tuple[tuple[int, int], list[Any]]:
+    with Image.open(io.BytesIO(content)) as image:
+        return image.size, list(image.convert("RGB").get_flattened_data())
+
+
+def exif_with_place(orientation: int = 1) -> Image.Exif:
+    """What a phone writes: its make, where the picture was taken, which way up it was held."""
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x0112] = orientation
+    exif[0x8825] = {1: "N", 2: (34.0, 52.0, 10.0), 3: "E", 4: (108.0, 56.0, 30.0)}  # GPS: latitude, longitude
+    return exif
+
+
+JPEG = encoded(picture(9), "JPEG", exif=exif_with_place())
+WEBP = encoded(picture(5), "WEBP")
 
 
 class FakeValkey:
@@ -190,7 +210,7 @@ def test_a_sealed_photo_opens_only_for_its_own_id_and_key() -> None:
 # --- routes ---------------------------------------------------------------------------------------------
 
 
-def test_a_photo_is_stored_sealed_once_per_key_and_shown_byte_identical_with_each_view_audited(
+def test_a_photo_is_stored_sealed_once_per_key_and_shown_as_the_same_picture_with_each_view_audited(
     client: TestClient[Any], redis: FakeValkey, issues: FakeIssues
 ) -> None:
     submission_id = accepted(redis)
@@ -199,14 +219,15 @@ def test_a_photo_is_stored_sealed_once_per_key_and_shown_byte_identical_with_eac
     again = attach(client, submission_id, content, **as_("liaison", "k-1"))  # the answer was lost: a retry
     assert first.status_code == again.status_code == 201, first.text
     assert first.json() == again.json()
-    assert first.json()["content_type"] == "image/png" and first.json()["size"] == len(content)
-    assert all(content not in value for value in redis.stored())  # nothing at rest in the clear
+    assert first.json()["content_type"] == "image/png"
 
     numbered(redis, issues, submission_id)
     listed = client.get(f"/api/v1/issues/{NUMBER}/photos", headers=as_("town"))
     assert listed.status_code == 200 and listed.json() == [first.json()]
     shown = client.get(first.json()["url"], headers=as_("town"))
-    assert shown.status_code == 200 and shown.content == content
+    assert shown.status_code == 200 and pixels(shown.content) == pixels(content)  # PNG: the very same pixels
+    assert first.json()["size"] == len(shown.content) and b"taken by liaison" not in shown.content
+    assert all(shown.content not in value and content not in value for value in redis.stored())  # sealed at rest
     assert shown.headers["content-type"] == "image/png" and shown.headers["cache-control"] == "private, no-store"
     (_, entry), *_ = redis.streams[AUDIT]
     assert entry[b"what"] == b"photo" and entry[b"login"] == b"town" and entry[b"number"] == NUMBER.encode()
@@ -214,12 +235,29 @@ def test_a_photo_is_stored_sealed_once_per_key_and_shown_byte_identical_with_eac
     assert [(v["login"], v["what"], v["photo_id"]) for v in audit] == [("town", "photo", first.json()["photo_id"])]
 
 
+def test_what_the_camera_wrote_beside_the_picture_is_not_kept_and_the_picture_is_turned_upright(
+    client: TestClient[Any], redis: FakeValkey, issues: FakeIssues
+) -> None:
+    submission_id = accepted(redis)
+    held_sideways = encoded(picture(3, size=(40, 20)), "JPEG", exif=exif_with_place(orientation=6), quality=95)
+    with Image.open(io.BytesIO(held_sideways)) as sent:
+        assert sent.getexif()[0x0112] == 6 and sent.getexif().get_ifd(0x8825)  # the test's photo does carry them
+    photo = attach(client, submission_id, held_sideways).json()
+    numbered(redis, issues, submission_id)
+    shown = client.get(photo["url"], headers=as_("town"))
+    with Image.open(io.BytesIO(shown.content)) as kept:
+        assert kept.format == "JPEG" and kept.size == (20, 40)  # rotated as the phone was held
+        assert not kept.getexif() and "exif" not in kept.info and "xmp" not in kept.info
+    assert b"PhoneMaker" not in shown.content and b"Exif" not in shown.content
+
+
 def test_a_photo_too_large_or_not_an_image_is_refused_naming_data(client: TestClient[Any], redis: FakeValkey) -> None:
     submission_id = accepted(redis)
     too_large = attach(client, submission_id, b"\xff\xd8\xff" + bytes(MAX_BYTES))
     cut_off = attach(client, submission_id, b"\xff\xd8\xff" + bytes(MAX_BYTES + 200_000))  # past the body limit
     text = attach(client, submission_id, b"not a photo at all, just text")
-    for answer, status in ((too_large, 413), (cut_off, 413), (text, 400)):
+    dressed = attach(client, submission_id, b"\xff\xd8\xff\xe0<?php system($_GET['c']); ?>" + bytes(100))
+    for answer, status in ((too_large, 413), (cut_off, 413), (text, 400), (dressed, 400)):
         assert answer.status_code == status, answer.text
         assert answer.json()["detail"].startswith("data:") and answer.json()["extra"][0]["key"] == "data"
     url = f"/api/v1/intakes/{submission_id}/photos"
