@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 from faststream.kafka import KafkaBroker
@@ -61,14 +61,33 @@ class Published(NamedTuple):
     offset: int
 
 
+def _producer(broker: KafkaBroker) -> Any | None:
+    """aiokafka's producer under the connected broker's, if there is one (a test's fake has none)."""
+    held = getattr(getattr(getattr(broker, "config", None), "producer", None), "_producer", None)
+    return getattr(held, "producer", None)
+
+
 async def publish_all(broker: KafkaBroker, records: list[Outgoing]) -> list[Published]:
     """Publish and wait for every acknowledgement, in the order given within each partition.
 
     Every record is queued first, then the acknowledgements are awaited together: the producer sends
-    one batch per partition at a time, so the order given is the order stored, across keys too."""
-    pending = [
-        await broker.publish(r.value, topic=r.topic, key=r.key.encode(), headers=r.headers, no_confirm=True)
-        for r in records
-    ]
+    one batch per partition at a time, so the order given is the order stored, across keys too.
+
+    Records go straight to aiokafka's producer under FastStream's: our records are already encoded and
+    carry their own headers, and FastStream's publish would add a middleware chain, a correlation id
+    and a content type to each (~10 µs a record: a tenth of a second on a 10,000-decision review)."""
+    producer = _producer(broker)
+    if producer is None:
+        pending = [
+            await broker.publish(r.value, topic=r.topic, key=r.key.encode(), headers=r.headers, no_confirm=True)
+            for r in records
+        ]
+    else:
+        pending = [
+            await producer.send(
+                r.topic, r.value, key=r.key.encode(), headers=[(k, v.encode()) for k, v in r.headers.items()]
+            )
+            for r in records
+        ]
     metas = await asyncio.gather(*pending)
     return [Published(r, meta.partition, meta.offset) for r, meta in zip(records, metas, strict=True)]
