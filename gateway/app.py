@@ -12,7 +12,6 @@ from faststream.kafka import KafkaBroker
 from litestar import Controller, Litestar, Request, Router, get
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
-from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.response import Response
 from litestar.stores.redis import RedisStore
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -42,6 +41,7 @@ from gateway.registry_api import RegistryController
 from gateway.schemas import IssueView
 from gateway.security import security_headers
 from gateway.settings import GatewaySettings
+from gateway.spans import server_spans
 from gateway.submissions import Locations, SubmissionDesk
 from gateway.web import web_routes
 from gateway.workflow_api import ClockController, ReferralController, ReviewController, WorkController
@@ -163,13 +163,8 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             *web_routes,
         ],
         exception_handlers={RedisConnectionError: _store_unavailable},
-        middleware=[security_headers],
+        middleware=[server_spans(provider), security_headers],
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6),  # pages, ECharts, lists
         stores={"rate_limit": RedisStore.with_client(url=settings.redis_url, namespace="gw:ratelimit")},
         lifespan=[lifespan],
-        plugins=[
-            OpenTelemetryPlugin(
-                OpenTelemetryConfig(tracer_provider=provider, exclude=["/health"], exclude_spans=["receive", "send"])
-            )
-        ],
     )

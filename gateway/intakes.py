@@ -97,9 +97,9 @@ async def accept_intake(
     if state.registry.view.station(data.station_code) is None:
         raise field_error("station_code", f"no station {data.station_code} in the registry")
     desk: SubmissionDesk = state.desk
-    record = outgoing(SUBMISSIONS, str(command.submission_id), command)
+    submission = str(command.submission_id)
+    record = outgoing(SUBMISSIONS, submission, command)
     try:
-        submission = str(command.submission_id)
         also = {f"gw:photos:owner:{submission}": command.station_code}  # who may attach photos (gateway.photos)
         if sealed:
             also[contact_key(submission)] = sealed
@@ -132,9 +132,11 @@ async def submission_status(state: State, submission_id: uuid.UUID) -> Submissio
 
 async def _publish(state: State, record: Outgoing) -> None:
     """Publish now if the broker answers in time; the submission is already in the outbox either way,
-    so a broker that is down delays it but cannot lose it, and the voter still gets a 202."""
+    so a broker that is down delays it but cannot lose it, and the voter still gets a 202. (A timeout
+    scope, not `wait_for`: it awaits in the request's own task instead of starting one per intake.)"""
     try:
-        published = await asyncio.wait_for(publish_all(state.broker, [record]), state.publish_timeout_s)
+        async with asyncio.timeout(state.publish_timeout_s):
+            published = await publish_all(state.broker, [record])
     except (TimeoutError, KafkaError) as exc:
         log.warning("submission kept for the outbox to publish", extra={"error": repr(exc)})
         return

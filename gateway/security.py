@@ -35,6 +35,18 @@ HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
+WITH_CSP = (*HEADERS, (b"content-security-policy", CSP.encode()))
+OURS = frozenset(name for name, _ in WITH_CSP)
+
+
+def _with_ours(headers: list[tuple[bytes, bytes]], ours: tuple[tuple[bytes, bytes], ...]) -> list[tuple[bytes, bytes]]:
+    """`headers` and ours after them, but not one a handler set itself (it knows better)."""
+    present = {name.lower() for name, _ in headers}
+    if present.isdisjoint(OURS):  # nearly every answer: none of ours set by its handler
+        return [*headers, *ours]
+    return [*headers, *(h for h in ours if h[0] not in present)]
+
+
 def security_headers(app: ASGIApp) -> ASGIApp:
     """An ASGI middleware: adds the headers to every HTTP response start it passes through."""
 
@@ -42,15 +54,11 @@ def security_headers(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        with_csp = not scope["path"].startswith("/schema")
+        ours = HEADERS if scope["path"].startswith("/schema") else WITH_CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [h for h in HEADERS if h[0] not in present]
-                if with_csp and b"content-security-policy" not in present:
-                    extra.append((b"content-security-policy", CSP.encode()))
-                message["headers"] = [*message.get("headers", []), *extra]
+                message["headers"] = _with_ours(message.get("headers", []), ours)
             await send(message)
 
         await app(scope, receive, send_with_headers)

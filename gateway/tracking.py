@@ -8,23 +8,26 @@ submission gets the code it was given the first time."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 import uuid
 from typing import Any
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 12
+# RFC 4648 base32 digit by digit into Crockford's: the C base32 encoder does the bit slicing of every code
+_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET)
+_READ_AS = str.maketrans("OIL", "011")
 
 
 def new_tracking_code() -> str:
-    bits = int.from_bytes(secrets.token_bytes(8))  # 64 random bits, of which 60 are used
-    return "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in range(CODE_LENGTH))
+    """The first 12 base32 digits of 64 random bits: 60 of them, 5 a digit."""
+    return base64.b32encode(secrets.token_bytes(8))[:CODE_LENGTH].decode().translate(_CROCKFORD)
 
 
 def normalize_code(given: str) -> str:
     """What the voter typed, as stored: case, spaces and dashes do not matter; O/I/L read as 0/1/1."""
-    cleaned = given.upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans("OIL", "011"))
+    return given.upper().replace("-", "").replace(" ", "").translate(_READ_AS)
 
 
 def shown(code: str) -> str:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -47,6 +48,29 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds a process and its descendants (granian's worker) have used so far, from /proc. On a
+    shared machine the requests per second swing with the neighbours' load; the CPU a request costs
+    the server barely does."""
+    tick, total, pids = os.sysconf("SC_CLK_TCK"), 0.0, [pid]
+    while pids:
+        process = Path(f"/proc/{pids.pop()}")
+        try:
+            stat = (process / "stat").read_text().rsplit(")", 1)[1].split()
+            pids += [int(c) for task in (process / "task").iterdir() for c in (task / "children").read_text().split()]
+        except OSError:  # gone meanwhile
+            continue
+        total += (int(stat[11]) + int(stat[12])) / tick  # utime + stime
+    return total
+
+
+def _rate_and_cpu(pid: int, base_url: str, path: str, body: bytes, count: int, **auth: str) -> tuple[float, float]:
+    """Requests per second (64 connections) and the server's CPU milliseconds per request."""
+    used = _cpu_s(pid)
+    rate = asyncio.run(_post_rate(base_url, path, body, count, 64, **auth))
+    return rate, (_cpu_s(pid) - used) * 1000 / count
+
+
 async def _post_rate(base_url: str, path: str, body: bytes, count: int, concurrency: int, **auth: str) -> float:
     """Requests per second answered 202, `count` of them over `concurrency` connections."""
     connections = [await Connection.open(base_url, auth or None) for _ in range(concurrency)]
@@ -69,7 +93,8 @@ async def _post_rate(base_url: str, path: str, body: bytes, count: int, concurre
     return count / elapsed
 
 
-def bare_rate(body: bytes, count: int, concurrency: int) -> float:
+def bare_rate(body: bytes, count: int) -> tuple[float, float]:
+    """The bare endpoint's requests per second and CPU milliseconds per request."""
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--loop", "uvloop", "--host",
@@ -87,8 +112,8 @@ def bare_rate(body: bytes, count: int, concurrency: int) -> float:
                 break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        asyncio.run(_post_rate(url, BARE_PATH, body, min(count, 500), concurrency))  # warm up
-        return asyncio.run(_post_rate(url, BARE_PATH, body, count, concurrency))
+        asyncio.run(_post_rate(url, BARE_PATH, body, min(count, 500), 64))  # warm up
+        return _rate_and_cpu(server.pid, url, BARE_PATH, body, count)
     finally:
         server.terminate()
         server.wait(10)
@@ -142,13 +167,17 @@ def gateway_figures(platform: Platform, body: bytes, unit: str, count: int) -> d
     for name in DOWNSTREAM:
         if name in platform.parts:
             platform.parts[name].stop()
-    alone = asyncio.run(_post_rate(gateway, "/api/v1/intakes", body, count, 64, **auth))
-    bare = bare_rate(body, count, 64)
+    gateway_pid = platform.parts["gateway"].process.pid  # type: ignore[union-attr]
+    alone, alone_cpu_ms = _rate_and_cpu(gateway_pid, gateway, "/api/v1/intakes", body, count, **auth)
+    bare, bare_cpu_ms = bare_rate(body, count)
     return {
         "intake_full_stack_per_s": alone,
         "intake_full_stack_platform_busy_per_s": busy,
         "bare_litestar_per_s": bare,
         "full_vs_bare": alone / bare,
+        "intake_full_stack_cpu_ms": alone_cpu_ms,  # the gateway's CPU per intake, downstream paused
+        "bare_litestar_cpu_ms": bare_cpu_ms,
+        "full_vs_bare_by_cpu": bare_cpu_ms / alone_cpu_ms,
         "list_pages": pages,
     }
 
