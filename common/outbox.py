@@ -98,11 +98,16 @@ class Outbox:
 
     def locate(self, pipe: aioredis.client.Pipeline, published: list[Published]) -> None:
         """Records kept by `unpublished` were acknowledged: note where, so the sweeper can confirm them."""
+        if not published:
+            return
         due = time.time() + self.after_s
-        for p in published:
-            event_id = _event_id(p)
-            pipe.zrem(self._due, Location(event_id).member)
-            pipe.zadd(self._due, {Location(event_id, self.epoch, p.record.topic, p.partition, p.offset).member: due})
+        ids = [_event_id(p) for p in published]
+        located = {
+            Location(event_id, self.epoch, p.record.topic, p.partition, p.offset).member: due
+            for event_id, p in zip(ids, published, strict=True)
+        }
+        pipe.zrem(self._due, *(Location(event_id).member for event_id in ids))  # two commands for a batch
+        pipe.zadd(self._due, located)
 
     async def sweep(self, broker: KafkaBroker) -> tuple[int, int]:
         """Drop what the archive holds and publish again what it does not; returns (confirmed, republished)."""

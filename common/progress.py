@@ -6,7 +6,6 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-
 # One command for a whole batch's marks: building 500 SETs is most of a batch's client-side Valkey work.
 _MARK = "for _, key in ipairs(KEYS) do redis.call('SET', key, '1', 'EX', ARGV[1]) end"
 

@@ -1,7 +1,7 @@
 """Photos on an intake, on the real platform: the village liaison attaches them to an intake it recorded (a
-retry stores one), the town that sees the issue lists and fetches them (the same pixels, no metadata), a handler who does not
-see it gets the answer for no issue, a text file dressed as a JPEG is refused naming `data`, every view is in
-the audit, and Valkey holds the photos only sealed."""
+retry stores one), the town that sees the issue lists and fetches them (the same pixels, no metadata), a
+handler who does not see it gets the answer for no issue, a text file dressed as a JPEG is refused naming
+`data`, every view is in the audit, and Valkey holds the photos only sealed."""
 
 from __future__ import annotations
 

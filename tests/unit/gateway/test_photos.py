@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from litestar.datastructures import State
-from PIL import Image, PngImagePlugin
 from litestar.testing import TestClient, create_test_client
+from PIL import Image, PngImagePlugin
 
 from common.pii import Sealer
 from common.registry.view import RegistryView
