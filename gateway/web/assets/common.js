@@ -80,7 +80,7 @@ export async function signOut() {
 export const PAGES_BY_ROLE = {
   station_liaison: ["village"],
   station_head: ["village", "review"],
-  town_staff: ["review", "village"],
+  town_staff: ["review", "reception", "village"],
   district_staff: ["review", "hotline"],
   handler: ["department"],
   deputy: ["deputy"],

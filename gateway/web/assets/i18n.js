@@ -37,6 +37,7 @@ const STRINGS = {
     "page.oversight": "督查考核",
     "page.admin": "基础信息管理",
     "page.voter": "选民服务",
+    "page.reception": "公开接访日",
   },
   en: {
     "app.name": "Deputies' Service Platform",
@@ -73,6 +74,7 @@ const STRINGS = {
     "page.oversight": "Oversight",
     "page.admin": "Registry administration",
     "page.voter": "For voters",
+    "page.reception": "Reception day",
   },
 };
 
