@@ -20,6 +20,10 @@ class BaseSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 3_000
     kafka_fetch_max_wait_ms: int = 20
+    # For topics that carry a few records a minute (outcomes, replies, ratings) and the registry's cache in
+    # oversight. Tansu answers a waiting fetch only when its wait ends, so every consumer asks again after
+    # each wait: at 20 ms each costs the broker and itself ~2 % of a core doing nothing (README "Benchmark").
+    kafka_fetch_max_wait_quiet_ms: int = 100
     kafka_max_records: int = 500
     redis_url: str = "redis://127.0.0.1:6379/0"
     health_host: str = "127.0.0.1"

@@ -64,6 +64,7 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
             group=f"{settings.projector_group}-reviews",
             handle=note_review,
             flush=flush_reviews,
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_quiet_ms,
         )
 
         outcomes = RegistryOutcomes(redis)
@@ -79,6 +80,7 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
             topic=REGISTRY_OUTCOMES,
             group=f"{settings.projector_group}-registry",
             handle=note_outcome,
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_quiet_ms,
         )
 
     return attach

@@ -46,6 +46,7 @@ def wire(settings: FeedbackSettings):  # type: ignore[no-untyped-def]
             handle=partial(on_rating, deps=deps),
             outbox=outbox,
             **batch_hooks(deps.states),
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_quiet_ms,
         )
         return []
 

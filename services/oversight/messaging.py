@@ -43,7 +43,7 @@ def wire(settings: OversightSettings):  # type: ignore[no-untyped-def]
     def attach(broker: KafkaBroker, redis: aioredis.Redis, outbox: Outbox | None) -> list:  # type: ignore[type-arg]
         ledger = Ledger()
         book = Records(ledger, salt=settings.callback_salt)
-        registry = RegistryCache(settings.kafka_bootstrap, poll_ms=settings.kafka_fetch_max_wait_ms)
+        registry = RegistryCache(settings.kafka_bootstrap, poll_ms=settings.kafka_fetch_max_wait_quiet_ms)
 
         def on_issue_event(record: Any) -> None:
             ledger.apply_raw(record.value)

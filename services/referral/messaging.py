@@ -34,9 +34,9 @@ def wire(settings: ReferralSettings):  # type: ignore[no-untyped-def]
         async def flush() -> None:
             await asyncio.gather(hooks["flush"](), deps.texts.flush())
 
-        for topic, group, handle in (
-            (ISSUE_EVENTS, settings.consumer_group, on_issue_event),
-            (HANDLER_REPLIES, settings.replies_group, on_reply),
+        for topic, group, handle, fetch_max_wait_ms in (
+            (ISSUE_EVENTS, settings.consumer_group, on_issue_event, settings.kafka_fetch_max_wait_ms),
+            (HANDLER_REPLIES, settings.replies_group, on_reply, settings.kafka_fetch_max_wait_quiet_ms),
         ):
             Consumer(
                 broker=broker,
@@ -48,6 +48,7 @@ def wire(settings: ReferralSettings):  # type: ignore[no-untyped-def]
                 outbox=outbox,
                 prefetch=hooks["prefetch"],
                 flush=flush,
+                fetch_max_wait_ms=fetch_max_wait_ms,
             )
         return [topics]  # started before the consumers, stopped after them
 
