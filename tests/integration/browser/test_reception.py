@@ -6,9 +6,10 @@ oversight once; a bad field is shown at the field, by the page and when the plat
 one button away.
 
 The demo district schedules every town's central station for the 15th of each month
-(services/registry/demo.py `_receptions`). Unless the platform's today is a 15th, the first test that needs a
-reception day moves the platform clock forward to 10:00 on the next 15th (the clock only moves forward, so the
-rest of the session runs from that day on)."""
+(services/registry/demo.py `_receptions`). Unless the platform's today is a 15th, the tests that need a
+reception day give the station a second schedule, for today's day of the month, with the same deputies, and
+remove it afterwards. (Not the platform clock: it only moves forward, and a month end would escalate the other
+tests' issues.)"""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
-from datetime import date, datetime
+from collections.abc import Callable, Iterator
+from datetime import date
 from urllib.parse import urlsplit
 
 import httpx
@@ -26,7 +27,7 @@ from playwright.sync_api import Locator, Page, Route, expect
 
 from infra.runtime.platform import Platform
 from tests.integration.browser.conftest import PageFor, Shot
-from tests.integration.browser.steps import CHINA, issue_of, platform_today
+from tests.integration.browser.steps import issue_of, platform_today
 
 ISSUE_NUMBER = re.compile(r"^[A-Z]+-\d{6}-\d+$")
 NUMBERED_WITHIN_MS = 60_000  # intake → triage → read model, on a platform that may still be warming up
@@ -49,22 +50,33 @@ def _next_reception_day(today: date) -> date:
     return date(today.year + (today.month == 12), today.month % 12 + 1, RECEPTION_DAY)
 
 
-def _to_reception_day(admin: httpx.Client) -> date:
-    """The platform's today once it is a reception day: the clock moved forward to 10:00 on the next 15th if
-    today is not one."""
-    now = datetime.fromisoformat(admin.get("/api/v1/clock/").json()["now"]).astimezone(CHINA)
-    if now.day == RECEPTION_DAY:
-        return now.date()
-    target = _next_reception_day(now.date())
-    at = datetime(target.year, target.month, target.day, 10, tzinfo=CHINA)
-    moved = admin.post("/api/v1/clock/", json={"advance_days": (at - now).total_seconds() / 86400})
-    assert moved.status_code == 200, moved.text
-    deadline = time.monotonic() + 10  # each part reads the clock's offset a moment later
-    while platform_today(admin) != target:
-        assert time.monotonic() < deadline, f"the platform clock never reached {target}"
-        time.sleep(0.2)
-    time.sleep(1)  # and the gateway's own reading of it (twice a second)
-    return target
+@pytest.fixture
+def reception_today(admin: httpx.Client, platform: Platform) -> Iterator[Callable[[str], date]]:
+    """Makes today a reception day at a station (a schedule for today's day of the month, the deputies of its
+    15th), and removes what it added when the test ends."""
+    added: list[str] = []
+
+    def make(station: str) -> date:
+        today = platform_today(admin)
+        if today.day == RECEPTION_DAY:
+            return today
+        fifteenth = admin.get(f"/api/v1/registry/receptions/R-{station}")
+        assert fifteenth.status_code == 200, fifteenth.text
+        code = f"R-TEST-{station}"
+        body = {
+            "station_code": station,
+            "deputy_codes": fifteenth.json()["deputy_codes"],
+            "days_of_month": [today.day],
+            "note": "测试：今天也接访",
+        }
+        put = admin.put(f"/api/v1/registry/receptions/{code}", json=body)
+        assert put.status_code == 200, put.text
+        added.append(code)
+        return today
+
+    yield make
+    for code in added:
+        assert admin.delete(f"/api/v1/registry/receptions/{code}").status_code == 200
 
 
 def _station(page: Page, platform: Platform) -> str:
@@ -111,7 +123,7 @@ def _contacts(admin: httpx.Client, month: str) -> dict[str, dict]:
 
 
 def test_town_staff_receive_voters_on_the_reception_day_and_log_each_deputys_reception(
-    page_for: PageFor, platform: Platform, admin: httpx.Client, shot: Shot
+    page_for: PageFor, platform: Platform, admin: httpx.Client, shot: Shot, reception_today: Callable[[str], date]
 ) -> None:
     page = page_for("town", "desk")
     page.goto("/ui/")
@@ -129,11 +141,11 @@ def test_town_staff_receive_voters_on_the_reception_day_and_log_each_deputys_rec
         expect(page.get_by_test_id("next-day")).to_contain_text("15日")
         shot(page, "ordinary-day")
 
-    day = _to_reception_day(admin)
+    day = reception_today(station)
     _open_desk(page)
     expect(page.get_by_test_id("day-state")).to_have_attribute("data-state", "reception-day")
     expect(page.get_by_test_id("day-state")).to_have_text("今天是公开接访日")
-    expect(page.get_by_test_id("today")).to_contain_text(f"{day.month}月15日")
+    expect(page.get_by_test_id("today")).to_contain_text(f"{day.month}月{day.day}日")
     expect(page.get_by_test_id("next-day")).to_be_hidden()
     on_duty = _on_duty(admin, station, day)
     assert len(on_duty) >= 2, f"the demo schedules too few deputies at {station}: {on_duty}"
@@ -211,12 +223,14 @@ def test_town_staff_receive_voters_on_the_reception_day_and_log_each_deputys_rec
 
 
 def test_a_bad_field_is_shown_at_the_field_by_the_page_and_when_the_platform_refuses_it(
-    page_for: PageFor, platform: Platform, admin: httpx.Client, shot: Shot
+    page_for: PageFor, platform: Platform, admin: httpx.Client, shot: Shot, reception_today: Callable[[str], date]
 ) -> None:
     page = page_for("town", "desk")
-    day = _to_reception_day(admin)
+    page.goto("/ui/")
+    station = _station(page, platform)
+    day = reception_today(station)
     _open_desk(page)
-    deputy = _on_duty(admin, _station(page, platform), day)[-1]
+    deputy = _on_duty(admin, station, day)[-1]
     text = f"农村低保评定不公开，群众有意见（{uuid.uuid4().hex[:8]}）"
 
     page.get_by_test_id("text").fill(text)
@@ -256,9 +270,12 @@ def test_a_bad_field_is_shown_at_the_field_by_the_page_and_when_the_platform_ref
     shot(page, "tablet")
 
 
-def test_english_is_one_button_away(page_for: PageFor, admin: httpx.Client, shot: Shot) -> None:
+def test_english_is_one_button_away(
+    page_for: PageFor, platform: Platform, shot: Shot, reception_today: Callable[[str], date]
+) -> None:
     page = page_for("town", "desk")
-    _to_reception_day(admin)
+    page.goto("/ui/")
+    reception_today(_station(page, platform))
     _open_desk(page)
     page.get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
