@@ -1,9 +1,18 @@
-"""Shared by the integration tests: the fast settings they run with, and writing to a topic directly
-(reading a whole topic is infra.topic_reader.read_topic)."""
+"""Shared by the integration tests: the fast settings they run with, a Valkey of a test's own, and writing to
+a topic directly (reading a whole topic is infra.topic_reader.read_topic)."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
 from aiokafka import AIOKafkaProducer
+
+from infra.runtime.components import redis_url, valkey_argv
 
 # Faster group joins than the production defaults (COMPONENTS.md): fine on loopback.
 FAST_ENV = {
@@ -25,3 +34,22 @@ async def produce(bootstrap: str, topic: str, value: bytes, key: bytes | None, h
         await producer.send_and_wait(topic, value, key=key, headers=headers or [])
     finally:
         await producer.stop()
+
+
+@contextlib.contextmanager
+def own_valkey(var: Path) -> Iterator[str]:
+    """A Valkey of the test's own on a free loopback port, with its files in `var`: its URL; killed after."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(valkey_argv(var, port), stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield redis_url(var, port)
+    finally:
+        server.kill()
+        server.wait()

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -15,7 +11,7 @@ import redis.asyncio as aioredis
 
 from common.bus import Outgoing, Published
 from common.outbox import Outbox, archive_hwm_key
-from infra.runtime.components import redis_url, valkey_argv
+from tests.integration.helpers import own_valkey
 
 
 class RecordingBroker:
@@ -33,21 +29,8 @@ class RecordingBroker:
 
 @pytest.fixture(scope="module")
 def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    var: Path = tmp_path_factory.mktemp("outbox-valkey")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(valkey_argv(var, port), stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        yield redis_url(var, port)
-    finally:
-        server.kill()
-        server.wait()
+    with own_valkey(tmp_path_factory.mktemp("outbox-valkey")) as url:
+        yield url
 
 
 @pytest.fixture

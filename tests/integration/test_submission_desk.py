@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -18,28 +15,15 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from common.bus import Outgoing
 from common.outbox import Outbox
 from gateway.submissions import PENDING, IdempotencyConflict, SubmissionDesk
-from infra.runtime.components import redis_url, valkey_argv
+from tests.integration.helpers import own_valkey
 
 TTL_S = 3600
 
 
 @pytest.fixture(scope="module")
 def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    var: Path = tmp_path_factory.mktemp("desk-valkey")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(valkey_argv(var, port), stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        yield redis_url(var, port)
-    finally:
-        server.kill()
-        server.wait()
+    with own_valkey(tmp_path_factory.mktemp("desk-valkey")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 // The deputies' hotline (代表热线) at the district deputies' home: take a call, see what the caller's number
 // raised before, tell the caller where an earlier issue stands instead of recording it twice, record a new
 // issue at a station of the operator's area, and record a fed-back issue's rating on the caller's behalf.
-import { api, ApiError, clear, day, el, mountHeader, newIdempotencyKey, notify, PAGES_BY_ROLE, requireSignIn, showError, t, when } from "./common.js";
+import { api, ApiError, clear, day, el, mountHeader, notify, PAGES_BY_ROLE, requireSignIn, showError, t, when } from "./common.js";
 import { addStrings, label, labels } from "./i18n.js";
+import { fieldErrors, keyFor } from "./field-errors.js";
 import { HOTLINE_STRINGS } from "./hotline-strings.js";
 import { describeEvent } from "./village-history.js";
 import { VILLAGE_STRINGS } from "./village-strings.js";
@@ -26,6 +27,10 @@ const INPUT_OF_FIELD = {
   text: "text",
 };
 
+const errors = fieldErrors({
+  prefix: "hotline",
+  inputOf: (field) => INPUT_OF_FIELD[field] && document.getElementById(INPUT_OF_FIELD[field]),
+});
 const page = { account: null, stations: [], towns: new Map(), attempt: null, detail: null, callerDigits: null, lookupTimer: null };
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -88,37 +93,6 @@ function fillStations(filter, wanted) {
 
 // ---------------------------------------------------------------- field errors
 
-function clearErrors(root = document) {
-  for (const slot of root.querySelectorAll(".field-error")) {
-    slot.hidden = true;
-    slot.textContent = "";
-  }
-  for (const node of root.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
-}
-
-function clearFieldError(field) {
-  if (!field) return;
-  const slot = document.querySelector(`.field-error[data-for="${CSS.escape(field)}"]`);
-  if (slot) slot.hidden = true;
-  if (INPUT_OF_FIELD[field]) $(INPUT_OF_FIELD[field]).removeAttribute("aria-invalid");
-}
-
-function fieldMessage(field, detail) {
-  const key = `hotline.err.${field}`;
-  return t(key) === key ? detail || t("hotline.err.generic") : t(key);
-}
-
-function showFieldError(field, message) {
-  const slot = document.querySelector(`.field-error[data-for="${CSS.escape(field || "form")}"]`) || document.querySelector('.field-error[data-for="form"]');
-  slot.textContent = message;
-  slot.hidden = false;
-  const input = INPUT_OF_FIELD[field] && $(INPUT_OF_FIELD[field]);
-  if (input) {
-    input.setAttribute("aria-invalid", "true");
-    input.focus();
-  }
-}
-
 // ---------------------------------------------------------------- the caller's earlier issues
 
 function callerPhone() {
@@ -128,8 +102,8 @@ function callerPhone() {
 async function lookUpCaller() {
   clearTimeout(page.lookupTimer);
   const phone = callerPhone();
-  clearErrors($("call"));
-  if (!PHONE.test(phone)) return showFieldError("voter.phone", fieldMessage("voter.phone"));
+  errors.clear($("call"));
+  if (!PHONE.test(phone)) return errors.show("voter.phone", errors.message("voter.phone"));
   const digits = phone.replace(/\D/g, "");
   page.callerDigits = digits;
   $("caller").hidden = false;
@@ -344,25 +318,18 @@ function readForm() {
   return { body, problems };
 }
 
-/** One Idempotency-Key per call recorded: pressing Record again after a failure sends the same key. */
-function keyFor(body) {
-  const fingerprint = JSON.stringify(body);
-  if (page.attempt?.fingerprint !== fingerprint) page.attempt = { fingerprint, key: newIdempotencyKey() };
-  return page.attempt.key;
-}
-
 async function record() {
-  clearErrors();
+  errors.clear();
   const { body, problems } = readForm();
   if (problems.length) {
-    for (const field of problems.reverse()) showFieldError(field, fieldMessage(field));
+    for (const field of problems.reverse()) errors.show(field, errors.message(field));
     return;
   }
   const button = $("submit");
   button.disabled = true;
   button.textContent = t("hotline.record.sending");
   try {
-    const accepted = await api("intakes", { method: "POST", body, headers: { "Idempotency-Key": keyFor(body) } });
+    const accepted = await api("intakes", { method: "POST", body, headers: { "Idempotency-Key": keyFor(page, body) } });
     page.attempt = null;
     const item = {
       id: accepted.submission_id,
@@ -377,10 +344,10 @@ async function record() {
     nextCall();
     follow(item);
   } catch (error) {
-    if (!(error instanceof ApiError)) showFieldError("form", t("hotline.err.network"));
-    else if (error.status === 401) showFieldError("form", t("hotline.err.signedOut"));
-    else if (error.status === 400 || error.status === 422) showFieldError(error.field, fieldMessage(error.field, error.detail));
-    else showFieldError("form", t("hotline.err.server", { status: error.status }));
+    if (!(error instanceof ApiError)) errors.show("form", t("hotline.err.network"));
+    else if (error.status === 401) errors.show("form", t("hotline.err.signedOut"));
+    else if (error.status === 400 || error.status === 422) errors.show(error.field, errors.message(error.field, error.detail));
+    else errors.show("form", t("hotline.err.server", { status: error.status }));
   } finally {
     button.disabled = false;
     button.textContent = t("hotline.record.submit");
@@ -447,7 +414,7 @@ function nextCall() {
   page.callerDigits = null;
   $("caller").hidden = true;
   clear($("caller-issues"));
-  clearErrors();
+  errors.clear();
   $("caller-phone").focus();
 }
 
@@ -490,8 +457,8 @@ function wire() {
     $("detail").hidden = true;
     page.detail = null;
   });
-  $("intake-form").addEventListener("input", (event) => clearFieldError(event.target.name));
-  $("intake-form").addEventListener("change", (event) => clearFieldError(event.target.name));
+  $("intake-form").addEventListener("input", (event) => errors.clearField(event.target.name));
+  $("intake-form").addEventListener("change", (event) => errors.clearField(event.target.name));
 }
 
 async function start() {

@@ -3,8 +3,9 @@
 // how many voters each received today, a fast intake form for the voter in front of a deputy (each intake
 // with its own Idempotency-Key), today's reception intakes at the station, and at the end of the day one
 // oversight record per deputy who received voters, with the count.
-import { api, ApiError, clear, el, mountHeader, newIdempotencyKey, notify, PAGES_BY_ROLE, requireSignIn, showError, t, when } from "./common.js";
+import { api, ApiError, clear, el, mountHeader, notify, PAGES_BY_ROLE, requireSignIn, showError, t, when } from "./common.js";
 import { addStrings, label, labels, locale } from "./i18n.js";
+import { fieldErrors, keyFor } from "./field-errors.js";
 import { RECEPTION_STRINGS } from "./reception-strings.js";
 import { addDays, nameNode } from "./work.js";
 
@@ -22,6 +23,11 @@ const FOLLOW_TRIES = 60;
 const REFRESH_EVERY_MS = 30_000; // another desk at the same station may be recording too
 const LOOK_AHEAD_DAYS = 400; // for the next reception day
 const INPUT_OF_FIELD = { deputy_code: "deputy", text: "text", "voter.name": "voter-name", "voter.phone": "voter-phone" };
+const errors = fieldErrors({
+  root: () => document.getElementById("intake-form"),
+  prefix: "reception",
+  inputOf: (field) => INPUT_OF_FIELD[field] && document.getElementById(INPUT_OF_FIELD[field]),
+});
 const RECORD_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/; // as the oversight records route takes it
 
 const ctx = {
@@ -296,39 +302,6 @@ function renderToday() {
 
 // ---------------------------------------------------------------- the intake form
 
-function clearErrors() {
-  for (const slot of document.querySelectorAll("#intake-form .field-error")) {
-    slot.hidden = true;
-    slot.textContent = "";
-  }
-  for (const node of document.querySelectorAll("#intake-form [aria-invalid]")) node.removeAttribute("aria-invalid");
-}
-
-function clearFieldError(field) {
-  if (!field) return;
-  const slot = document.querySelector(`#intake-form .field-error[data-for="${CSS.escape(field)}"]`);
-  if (slot) slot.hidden = true;
-  if (INPUT_OF_FIELD[field]) $(INPUT_OF_FIELD[field]).removeAttribute("aria-invalid");
-}
-
-function fieldMessage(field, detail) {
-  const key = `reception.err.${field}`;
-  return t(key) === key ? detail || t("reception.err.generic") : t(key);
-}
-
-function showFieldError(field, message) {
-  const slot =
-    document.querySelector(`#intake-form .field-error[data-for="${CSS.escape(field || "form")}"]`) ||
-    document.querySelector('#intake-form .field-error[data-for="form"]');
-  slot.textContent = message;
-  slot.hidden = false;
-  const input = INPUT_OF_FIELD[field] && $(INPUT_OF_FIELD[field]);
-  if (input) {
-    input.setAttribute("aria-invalid", "true");
-    input.focus();
-  }
-}
-
 function readForm() {
   const form = $("intake-form");
   const problems = [];
@@ -347,34 +320,27 @@ function readForm() {
   return { body, problems };
 }
 
-/** One Idempotency-Key per intake: pressing Record again after a failure sends the same key. */
-function keyFor(body) {
-  const fingerprint = JSON.stringify(body);
-  if (ctx.attempt?.fingerprint !== fingerprint) ctx.attempt = { fingerprint, key: newIdempotencyKey() };
-  return ctx.attempt.key;
-}
-
 /** Ready for the next voter: everything cleared, the deputy to be chosen again. */
 function resetForm() {
   const form = $("intake-form");
   form.reset();
   form.querySelector("input[name=kind][value=problem]").checked = true;
-  clearErrors();
+  errors.clear();
   $("deputy").focus();
 }
 
 async function record() {
-  clearErrors();
+  errors.clear();
   const { body, problems } = readForm();
   if (problems.length) {
-    for (const field of problems.reverse()) showFieldError(field, fieldMessage(field));
+    for (const field of problems.reverse()) errors.show(field, errors.message(field));
     return;
   }
   const button = $("submit");
   button.disabled = true;
   button.textContent = t("reception.form.sending");
   try {
-    const accepted = await api("intakes", { method: "POST", body, headers: { "Idempotency-Key": keyFor(body) } });
+    const accepted = await api("intakes", { method: "POST", body, headers: { "Idempotency-Key": keyFor(ctx, body) } });
     ctx.attempt = null;
     const item = { submission_id: accepted.submission_id, status_url: accepted.status_url, deputy_code: body.deputy_code, text: body.text.slice(0, 80), at: Date.now(), number: null };
     ctx.pending.unshift(item);
@@ -386,10 +352,10 @@ async function record() {
     renderToday();
     follow(item);
   } catch (error) {
-    if (!(error instanceof ApiError)) showFieldError("form", t("reception.err.network"));
-    else if (error.status === 401) showFieldError("form", t("reception.err.signedOut"));
-    else if (error.status === 400 || error.status === 422) showFieldError(error.field, fieldMessage(error.field, error.detail));
-    else showFieldError("form", t("reception.err.server", { status: error.status }));
+    if (!(error instanceof ApiError)) errors.show("form", t("reception.err.network"));
+    else if (error.status === 401) errors.show("form", t("reception.err.signedOut"));
+    else if (error.status === 400 || error.status === 422) errors.show(error.field, errors.message(error.field, error.detail));
+    else errors.show("form", t("reception.err.server", { status: error.status }));
   } finally {
     button.disabled = false;
     button.textContent = t("reception.form.submit");
@@ -432,8 +398,8 @@ function buildForm() {
     event.preventDefault();
     record();
   });
-  form.addEventListener("input", (event) => clearFieldError(event.target.name));
-  form.addEventListener("change", (event) => clearFieldError(event.target.name));
+  form.addEventListener("input", (event) => errors.clearField(event.target.name));
+  form.addEventListener("change", (event) => errors.clearField(event.target.name));
 }
 
 // ---------------------------------------------------------------- the day's oversight records

@@ -1,8 +1,9 @@
 // The voters' page, phone first and without an account: raise a problem, opinion or suggestion at a
 // station, get a tracking code, follow the issue with it, and rate the result once it is fed back.
 // Only the public API (/api/v1/public) is used; nothing the voter types is kept on the device.
-import { api, ApiError, clear, el, mountHeader, newIdempotencyKey, notify, t, when } from "./common.js";
+import { api, ApiError, clear, el, mountHeader, notify, t, when } from "./common.js";
 import { addStrings, label, labels } from "./i18n.js";
+import { fieldErrors, keyFor } from "./field-errors.js";
 import { VOTER_STRINGS } from "./voter-strings.js";
 
 addStrings(VOTER_STRINGS);
@@ -18,6 +19,11 @@ const POLL_MAX = 20;
 const SEARCH_MAX = 20;
 const WAITING_STEPS = new Set(["received"]); // the platform triages within seconds: keep looking until then
 
+const errors = fieldErrors({
+  prefix: "voter",
+  inputOf: (field) => field && document.querySelector(`#voter-form [name="${CSS.escape(field)}"]`),
+  scroll: true,
+});
 const page = { stations: [], byCode: new Map(), attempt: null, code: null, polls: 0, timer: null, rated: false };
 const $ = (id) => document.getElementById(id);
 
@@ -91,7 +97,7 @@ function choose(station) {
   $("station").value = station.code;
   $("station-search").value = "";
   $("station-results").hidden = true;
-  clearFieldError("station_code");
+  errors.clearField("station_code");
 }
 
 function search(query) {
@@ -123,7 +129,7 @@ async function loadStations() {
   try {
     page.stations = await publicApi("stations");
   } catch (error) {
-    showFieldError("station_code", error.status === 429 ? t("voter.err.busy", { s: error.retryAfter }) : t("voter.station.failed"));
+    errors.show("station_code", error.status === 429 ? t("voter.err.busy", { s: error.retryAfter }) : t("voter.station.failed"));
     return;
   }
   page.byCode = new Map(page.stations.map((s) => [s.code, s]));
@@ -140,38 +146,6 @@ function chips(container, set, order, name) {
       el("label", { class: "chip" }, el("input", { type: "radio", name, value: code, "data-testid": `${name}-${code}` }), el("span", {}, all[code] || code)),
     );
   }
-}
-
-function clearFieldError(field) {
-  const slot = document.querySelector(`.field-error[data-for="${CSS.escape(field)}"]`);
-  if (slot) slot.hidden = true;
-  document.querySelector(`#voter-form [name="${CSS.escape(field)}"]`)?.removeAttribute("aria-invalid");
-}
-
-function clearErrors() {
-  for (const slot of document.querySelectorAll(".field-error")) {
-    slot.hidden = true;
-    slot.textContent = "";
-  }
-  for (const node of document.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
-}
-
-/** A message at the field it is about (the form's foot for anything else), with the field focused. */
-function showFieldError(field, message) {
-  const slot = document.querySelector(`.field-error[data-for="${CSS.escape(field || "form")}"]`) || document.querySelector('.field-error[data-for="form"]');
-  slot.textContent = message;
-  slot.hidden = false;
-  const input = field && document.querySelector(`#voter-form [name="${CSS.escape(field)}"]`);
-  if (input) {
-    input.setAttribute("aria-invalid", "true");
-    input.focus();
-  }
-  slot.scrollIntoView({ block: "center" });
-}
-
-function fieldMessage(field, detail) {
-  const key = `voter.err.${field}`;
-  return t(key) === key ? detail || t("voter.err.generic") : t(key);
 }
 
 /** The body as the public API wants it, and the fields that are wrong by the platform's own rules. */
@@ -196,25 +170,19 @@ function readForm() {
   return { body, problems };
 }
 
-/** One Idempotency-Key per submission: a retry of the same body sends the same key, so it is stored once. */
-function keyFor(body) {
-  const fingerprint = JSON.stringify(body);
-  if (page.attempt?.fingerprint !== fingerprint) page.attempt = { fingerprint, key: newIdempotencyKey() };
-  return page.attempt.key;
-}
 
 function refusal(error) {
   if (!(error instanceof ApiError)) return ["form", t("voter.err.network")];
   if (error.status === 429) return ["form", t("voter.err.busy", { s: error.retryAfter })];
-  if (error.status === 400 || error.status === 422) return [error.field, fieldMessage(error.field, error.detail)];
+  if (error.status === 400 || error.status === 422) return [error.field, errors.message(error.field, error.detail)];
   return ["form", t("voter.err.server", { status: error.status })];
 }
 
 async function submit() {
-  clearErrors();
+  errors.clear();
   const { body, problems } = readForm();
   if (problems.length) {
-    for (const field of problems.reverse()) showFieldError(field, fieldMessage(field));
+    for (const field of problems.reverse()) errors.show(field, errors.message(field));
     return;
   }
   const button = $("submit");
@@ -222,12 +190,12 @@ async function submit() {
   button.textContent = t("voter.submitting");
   let wait = 0;
   try {
-    const accepted = await publicApi("intakes", { method: "POST", body, headers: { "Idempotency-Key": keyFor(body) } });
+    const accepted = await publicApi("intakes", { method: "POST", body, headers: { "Idempotency-Key": keyFor(page, body) } });
     page.attempt = null;
     showDone(accepted.tracking_code);
   } catch (error) {
     const [field, message] = refusal(error);
-    showFieldError(field, message);
+    errors.show(field, message);
     wait = error.status === 429 ? error.retryAfter : 0;
   } finally {
     button.textContent = t("voter.submit");
@@ -428,9 +396,9 @@ function wire() {
   chips($("satisfactions"), "satisfaction", SATISFACTION_ORDER, "satisfaction");
   $("voter-form").querySelector("input[name=kind][value=problem]").checked = true;
   $("town").addEventListener("change", () => fillStations($("town").value));
-  $("station").addEventListener("change", () => clearFieldError("station_code"));
+  $("station").addEventListener("change", () => errors.clearField("station_code"));
   $("station-search").addEventListener("input", (event) => search(event.target.value));
-  $("voter-form").addEventListener("input", (event) => event.target.name && clearFieldError(event.target.name));
+  $("voter-form").addEventListener("input", (event) => event.target.name && errors.clearField(event.target.name));
   $("voter-form").addEventListener("submit", (event) => {
     event.preventDefault();
     submit();
