@@ -1,7 +1,7 @@
 // Field errors as the intake forms show them (hotline, reception day, the voter's own form): a message at the
 // field the page or the platform named, at the form's foot for anything else, the field marked invalid and
 // focused; and one Idempotency-Key per body, so pressing the button again after a failure sends the same key.
-import { newIdempotencyKey, t } from "./common.js";
+import { ApiError, newIdempotencyKey, t } from "./common.js";
 
 /**
  * The errors of one form. `root()` holds its `.field-error[data-for=…]` slots (asked each time: a page may
@@ -43,6 +43,18 @@ export function fieldErrors({ root = () => document, prefix, inputOf, scroll = f
     message(field, detail) {
       const key = `${prefix}.err.${field}`;
       return t(key) === key ? detail || t(`${prefix}.err.generic`) : t(key);
+    },
+    /** What the page found wrong, each at its field (the cursor at the first); true if anything was. */
+    showProblems(problems) {
+      for (const field of [...problems].reverse()) this.show(field, this.message(field));
+      return problems.length > 0;
+    },
+    /** Why a signed-in page's request failed: at the field the platform named, else at the form's foot. */
+    showRefusal(error) {
+      if (!(error instanceof ApiError)) this.show("form", t(`${prefix}.err.network`));
+      else if (error.status === 401) this.show("form", t(`${prefix}.err.signedOut`));
+      else if (error.status === 400 || error.status === 422) this.show(error.field, this.message(error.field, error.detail));
+      else this.show("form", t(`${prefix}.err.server`, { status: error.status }));
     },
   };
 }

@@ -332,10 +332,7 @@ function resetForm() {
 async function record() {
   errors.clear();
   const { body, problems } = readForm();
-  if (problems.length) {
-    for (const field of problems.reverse()) errors.show(field, errors.message(field));
-    return;
-  }
+  if (errors.showProblems(problems)) return;
   const button = $("submit");
   button.disabled = true;
   button.textContent = t("reception.form.sending");
@@ -352,10 +349,7 @@ async function record() {
     renderToday();
     follow(item);
   } catch (error) {
-    if (!(error instanceof ApiError)) errors.show("form", t("reception.err.network"));
-    else if (error.status === 401) errors.show("form", t("reception.err.signedOut"));
-    else if (error.status === 400 || error.status === 422) errors.show(error.field, errors.message(error.field, error.detail));
-    else errors.show("form", t("reception.err.server", { status: error.status }));
+    errors.showRefusal(error);
   } finally {
     button.disabled = false;
     button.textContent = t("reception.form.submit");

@@ -181,10 +181,7 @@ function refusal(error) {
 async function submit() {
   errors.clear();
   const { body, problems } = readForm();
-  if (problems.length) {
-    for (const field of problems.reverse()) errors.show(field, errors.message(field));
-    return;
-  }
+  if (errors.showProblems(problems)) return;
   const button = $("submit");
   button.disabled = true;
   button.textContent = t("voter.submitting");
