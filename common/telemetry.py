@@ -2,35 +2,77 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import msgspec
 from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from common.settings import BaseSettings
 
+log = logging.getLogger(__name__)
 
-class JsonLinesSpanExporter(SpanExporter):
-    """Appends one JSON object per finished span to a file; several processes may share it."""
 
-    def __init__(self, path: str) -> None:
+class JsonLinesSpanProcessor(SpanProcessor):
+    """Each finished span as one JSON line, appended to a file that every part shares.
+
+    A line is encoded as its span ends (~9 µs, on the thread that ended it) and a daemon thread appends what
+    has gathered every `every_s`, in one write (O_APPEND: whole lines from each process). OpenTelemetry's
+    BatchSpanProcessor with an exporter cost ~25 µs a span here, and drops spans once its queue of 2,048 is
+    full, which a 10,000-decision review can reach; this keeps up to `most` lines between two writes."""
+
+    def __init__(self, path: str, every_s: float = 1.0, most: int = 200_000) -> None:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        self._path = path
-        self._lock = threading.Lock()
+        self._path, self._every_s, self._most = path, every_s, most
+        self._lines: list[bytes] = []
+        self._dropped = 0
+        self._gathering, self._writing = threading.Lock(), threading.Lock()
+        self._done = threading.Event()
+        self._writer = threading.Thread(target=self._run, name="span-lines", daemon=True)
+        self._writer.start()
 
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        lines = b"".join(msgspec.json.encode(_span_record(s)) + b"\n" for s in spans)
-        with self._lock, open(self._path, "ab") as out:  # O_APPEND: whole lines from each process
-            out.write(lines)
-        return SpanExportResult.SUCCESS
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        return None
+
+    def on_end(self, span: ReadableSpan) -> None:
+        line = _encode(_span_record(span)) + b"\n"
+        with self._gathering:
+            if len(self._lines) < self._most:
+                self._lines.append(line)
+            else:
+                self._dropped += 1
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        self._write()
+        return True
 
     def shutdown(self) -> None:
-        return None
+        self._done.set()
+        self._writer.join(timeout=5)
+        self._write()
+
+    def _run(self) -> None:
+        while not self._done.wait(self._every_s):
+            self._write()
+
+    def _write(self) -> None:
+        with self._writing:  # one writer at a time, so the lines keep their order
+            with self._gathering:
+                lines, self._lines, dropped, self._dropped = self._lines, [], self._dropped, 0
+            if lines:
+                with open(self._path, "ab") as out:
+                    out.write(b"".join(lines))
+        if dropped:
+            log.warning("spans dropped: more ended between two writes than are kept", extra={"dropped": dropped})
+
+
+_encode = msgspec.json.Encoder().encode
 
 
 def _span_record(span: ReadableSpan) -> dict[str, object]:
@@ -53,7 +95,9 @@ def _span_record(span: ReadableSpan) -> dict[str, object]:
 def setup_tracing(service: str, settings: BaseSettings) -> TracerProvider:
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     if settings.otel_exporter == "file":
-        provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(settings.otel_file)))
+        # written every OTEL_BSP_SCHEDULE_DELAY ms, the variable OpenTelemetry's batch processor reads
+        every_s = float(os.environ.get("OTEL_BSP_SCHEDULE_DELAY", "1000")) / 1000
+        provider.add_span_processor(JsonLinesSpanProcessor(settings.otel_file, every_s=every_s))
     elif settings.otel_exporter == "otlp":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
