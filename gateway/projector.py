@@ -53,9 +53,6 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
             reviews.note(outcome)
             return []
 
-        async def flush_reviews() -> None:
-            await reviews.flush()
-
         Consumer(
             broker=broker,
             redis=redis,
@@ -63,7 +60,7 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
             topic=REVIEW_OUTCOMES,
             group=f"{settings.projector_group}-reviews",
             handle=note_review,
-            flush=flush_reviews,
+            flush=reviews.flush,
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_quiet_ms,
         )
 

@@ -11,15 +11,17 @@ import redis.asyncio as aioredis
 
 from common.bus import Outgoing, Published
 from common.outbox import Outbox, archive_hwm_key
+from tests.fake_broker import connected
 from tests.integration.helpers import own_valkey
 
 
 class RecordingBroker:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes]] = []
+        self.config = connected(self)
 
-    async def publish(
-        self, value: bytes, *, topic: str, key: bytes, headers: dict[str, str], no_confirm: bool
+    async def send(
+        self, topic: str, value: bytes, *, key: bytes, headers: list[tuple[str, bytes]]
     ) -> asyncio.Future[SimpleNamespace]:
         self.sent.append((topic, value))
         acknowledged = asyncio.get_running_loop().create_future()

@@ -8,12 +8,15 @@ import uuid
 from types import SimpleNamespace
 
 import msgspec
+import pytest
+from aiokafka.errors import KafkaError
 from opentelemetry.sdk.trace import TracerProvider
 
 from common.bus import Outgoing, outgoing, publish_all
 from contracts.base import TraceContext
 from contracts.issues import IssueTriaged
 from contracts.topics import HEADER_EVENT_ID, HEADER_MESSAGE_TYPE, ISSUE_EVENTS
+from tests.fake_broker import connected, header_dict
 
 TRACER = TracerProvider().get_tracer("tests")  # real spans, never exported
 
@@ -63,12 +66,12 @@ class QueueingBroker:
         self.random = random.Random(seed)
         self.queued: list[tuple[str, bytes, bytes, dict[str, str]]] = []
         self.in_flight = self.most_in_flight = 0
+        self.config = connected(self)
 
-    async def publish(
-        self, value: bytes, *, topic: str, key: bytes, headers: dict[str, str], no_confirm: bool
+    async def send(
+        self, topic: str, value: bytes, *, key: bytes, headers: list[tuple[str, bytes]]
     ) -> asyncio.Future[SimpleNamespace]:
-        assert no_confirm, "publish_all must queue every record before awaiting any acknowledgement"
-        self.queued.append((topic, key, value, headers))
+        self.queued.append((topic, key, value, header_dict(headers)))
         offset = len(self.queued) - 1
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
@@ -107,3 +110,9 @@ async def test_publish_all_with_nothing_to_send_publishes_nothing() -> None:
     broker = QueueingBroker(seed=0)
     assert await publish_all(broker, []) == []
     assert broker.queued == []
+
+
+async def test_a_broker_not_connected_is_a_kafka_error_so_callers_keep_the_record_for_the_outbox() -> None:
+    unconnected = SimpleNamespace(config=SimpleNamespace(producer=SimpleNamespace(_producer=SimpleNamespace())))
+    with pytest.raises(KafkaError):
+        await publish_all(unconnected, [outgoing(ISSUE_EVENTS, "HB-202612-000001", triaged())])  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ from common.outbox import Outbox
 from common.settings import BaseSettings, load_settings
 from contracts.issues import IssueReceived
 from contracts.topics import DEAD_LETTER, ISSUE_EVENTS
+from tests.fake_broker import connected, header_dict
 
 SETTINGS = load_settings(BaseSettings, {"HANDLER_ATTEMPTS": "3", "HANDLER_BACKOFF_MS": "1"})
 
@@ -28,15 +29,16 @@ class FakeBroker:
     def __init__(self) -> None:
         self.subscription: dict[str, Any] = {}
         self.published: list[Outgoing] = []
+        self.config = connected(self)
 
     def subscriber(self, *topics: str, **kwargs: Any) -> Callable[[Any], Any]:
         self.subscription = {"topics": topics, **kwargs}
         return lambda on_batch: on_batch
 
-    async def publish(
-        self, value: bytes, *, topic: str, key: bytes, headers: dict[str, str], no_confirm: bool
+    async def send(
+        self, topic: str, value: bytes, *, key: bytes, headers: list[tuple[str, bytes]]
     ) -> asyncio.Future[SimpleNamespace]:
-        self.published.append(Outgoing(topic, key.decode(), value, headers))
+        self.published.append(Outgoing(topic, key.decode(), value, header_dict(headers)))
         acknowledged = asyncio.get_running_loop().create_future()
         acknowledged.set_result(SimpleNamespace(partition=0, offset=len(self.published) - 1))
         return acknowledged

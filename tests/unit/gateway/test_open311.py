@@ -41,6 +41,7 @@ from gateway.open311 import (
 )
 from gateway.schemas import HistoryEntry, IssueView
 from gateway.submissions import Accepted, IdempotencyConflict
+from tests.fake_broker import connected
 
 ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -136,8 +137,9 @@ class FakeDesk:
 class FakeBroker:
     def __init__(self) -> None:
         self.published: list[bytes] = []
+        self.config = connected(self)
 
-    async def publish(self, value: bytes, **_: Any) -> asyncio.Future[Any]:
+    async def send(self, topic: str, value: bytes, **_: Any) -> asyncio.Future[Any]:
         self.published.append(value)
         done = asyncio.get_running_loop().create_future()
         done.set_result(SimpleNamespace(partition=0, offset=len(self.published)))

@@ -27,6 +27,7 @@ from contracts.oversight import (
 from contracts.topics import OVERSIGHT_RECORDS
 from gateway.auth import PLATFORM_ADMIN
 from gateway.oversight_records_api import OversightRecordsController
+from tests.fake_broker import connected
 
 API = "/api/v1/oversight/records"
 CLOSED, OPEN = "HB-202603-000001", "HB-202603-000002"
@@ -35,8 +36,9 @@ CLOSED, OPEN = "HB-202603-000001", "HB-202603-000002"
 class FakeBroker:
     def __init__(self) -> None:
         self.published: list[tuple[str, bytes, Any]] = []
+        self.config = connected(self)
 
-    async def publish(self, value: bytes, *, topic: str, key: bytes, **_: Any) -> asyncio.Future[Any]:
+    async def send(self, topic: str, value: bytes, *, key: bytes, **_: Any) -> asyncio.Future[Any]:
         self.published.append((topic, key, msgspec.json.decode(value, type=OversightRecordMessage)))
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         done.set_result(SimpleNamespace(partition=0, offset=len(self.published)))
