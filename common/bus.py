@@ -13,7 +13,7 @@ from faststream.kafka import KafkaBroker
 from common.settings import BaseSettings
 from common.telemetry import inject_headers
 from contracts.base import Message, TraceContext
-from contracts.topics import HEADER_EVENT_ID, HEADER_MESSAGE_TYPE, Topic
+from contracts.topics import HEADER_EVENT_ID, HEADER_MESSAGE_TYPE, HEADER_PRODUCER, Topic
 
 _encoder = msgspec.json.Encoder()
 # A whole roster import is one command, checked and applied as one: the demo district is ~1.3 MB.
@@ -80,9 +80,10 @@ async def publish_all(broker: KafkaBroker, records: list[Outgoing]) -> list[Publ
     carry their own headers, and FastStream's publish would add a middleware chain, a correlation id
     and a content type to each (~10 µs a record: a tenth of a second on a 10,000-decision review)."""
     producer = _producer(broker)
+    me = (HEADER_PRODUCER, broker.config.client_id.encode())  # who published it (the consumers' `skip_own`)
     pending = [
         await producer.send(
-            r.topic, r.value, key=r.key.encode(), headers=[(k, v.encode()) for k, v in r.headers.items()]
+            r.topic, r.value, key=r.key.encode(), headers=[*((k, v.encode()) for k, v in r.headers.items()), me]
         )
         for r in records
     ]

@@ -41,6 +41,7 @@ from contracts.topics import (
     DLQ_REASON,
     DLQ_TOPIC,
     HEADER_MESSAGE_TYPE,
+    HEADER_PRODUCER,
     Topic,
 )
 
@@ -110,6 +111,7 @@ class Consumer:
         prefetch: Callable[[list[Message]], Awaitable[None]] | None = None,
         flush: Callable[[], Awaitable[None]] | None = None,
         wants: frozenset[str] | None = None,
+        skip_own: bool = False,
         fetch_max_wait_ms: int | None = None,
     ) -> None:
         self.broker, self.settings, self.topic, self.group, self.handle = broker, settings, topic, group, handle
@@ -117,11 +119,15 @@ class Consumer:
         self._prefetch, self._flush = prefetch, flush  # batch-wide reads before the handlers, writes after
         # Only these message types are decoded and handled; others are passed over by their header.
         self._wants = {t.encode() for t in wants} if wants is not None else None
+        # Records this process published itself are passed over by their producer header: its handlers
+        # folded each into the state before publishing it (`skip_own`, for the issue events' consumers).
+        self._me = broker.config.client_id.encode() if skip_own else None
         self._redis = redis
         self._decoder = msgspec.json.Decoder(topic.messages)
         self._tags = message_tags(topic.messages)
         self._processed = ProcessedEvents(redis, group, settings.processed_ttl_s)
         self._positions = Positions(redis, group)
+        fetch_max_wait = fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms
         self._subscriber = broker.subscriber(
             topic.name,
             group_id=group,
@@ -131,7 +137,11 @@ class Consumer:
             auto_offset_reset="earliest",  # a new group must not skip what was published before it
             # How long the broker may hold a fetch open: the services' default (20 ms) where latency
             # matters; longer where it does not, since every open fetch costs Tansu CPU (COMPONENTS.md).
-            fetch_max_wait_ms=fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms,
+            fetch_max_wait_ms=fetch_max_wait,
+            # FastStream waits this long for a batch and, finding none, sleeps as long again before it
+            # looks at what the fetcher holds: its default (200 ms) delayed the first record after a
+            # quiet spell by up to 400 ms. No broker traffic: aiokafka fetches in the background.
+            batch_timeout_ms=fetch_max_wait,
             session_timeout_ms=settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
             listener=_ResumeFromState(self),
@@ -152,7 +162,7 @@ class Consumer:
         decoded: list[tuple[Any, Message]] = []
         undecodable: dict[str, tuple[Any, str]] = {}  # stable id -> (record, reason)
         for record in records:
-            if self._wants is not None and _message_type(record) not in self._wants:
+            if (self._wants is not None or self._me is not None) and self._passed_over(record):
                 continue
             try:
                 decoded.append((record, self._decoder.decode(record.value)))
@@ -231,6 +241,12 @@ class Consumer:
                 await asyncio.sleep(self.settings.handler_backoff_ms / 1000 * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
 
+    def _passed_over(self, record: Any) -> bool:
+        headers = dict(record.headers or ())
+        if self._me is not None and headers.get(HEADER_PRODUCER) == self._me:
+            return True
+        return self._wants is not None and headers.get(HEADER_MESSAGE_TYPE) not in self._wants
+
     def _is_unknown_type(self, value: bytes) -> bool:
         try:
             tag = msgspec.json.decode(value, type=_TypeOnly).type
@@ -254,13 +270,6 @@ class Consumer:
 
 async def _undecoded(_message: Any) -> None:
     """FastStream would decode every record's JSON into dicts that nobody reads: skip it."""
-    return None
-
-
-def _message_type(record: Any) -> bytes | None:
-    for name, value in record.headers or ():
-        if name == HEADER_MESSAGE_TYPE:
-            return bytes(value)
     return None
 
 

@@ -35,6 +35,8 @@ RECORD_HEADERS = {
     "tracestate": "W3C tracestate, when there is one.",
     topics.HEADER_MESSAGE_TYPE: "The message's `type` tag, readable without decoding the value.",
     topics.HEADER_EVENT_ID: "The message's `event_id` (uuid); consumers drop a duplicate by it.",
+    topics.HEADER_PRODUCER: "The client id of the process that published the record (`triage`, `gateway`, ...); "
+    "a service passes over the issue events it published itself, having folded them in before publishing.",
 }
 DLQ_HEADERS = {
     topics.DLQ_REASON: "Why the record could not be decoded or processed.",

@@ -162,6 +162,7 @@ def referral_topic(handler_code: str) -> Topic:
 # Headers set on every record besides W3C `traceparent`/`tracestate`.
 HEADER_MESSAGE_TYPE: Final = "message-type"
 HEADER_EVENT_ID: Final = "event-id"
+HEADER_PRODUCER: Final = "producer"  # the publishing process's client id (e.g. "triage")
 # Dead-letter headers.
 DLQ_REASON: Final = "dlq.reason"
 DLQ_TOPIC: Final = "dlq.topic"

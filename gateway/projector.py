@@ -45,6 +45,8 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
             handle=project,
             prefetch=prefetch,
             flush=flush,
+            # The work lists a tenth of a second later are fine, and the broker answers fewer fetches.
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_quiet_ms,
         )
 
         reviews = ReviewOutcomes(redis)

@@ -9,7 +9,7 @@ from typing import Any
 
 def connected(producer: Any) -> SimpleNamespace:
     """A broker's `config` whose producer is `producer` (an object with aiokafka's `send`)."""
-    return SimpleNamespace(producer=SimpleNamespace(_producer=SimpleNamespace(producer=producer)))
+    return SimpleNamespace(producer=SimpleNamespace(_producer=SimpleNamespace(producer=producer)), client_id="test")
 
 
 def header_dict(headers: list[tuple[str, bytes]] | None) -> dict[str, str]:

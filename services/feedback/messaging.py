@@ -36,6 +36,7 @@ def wire(settings: FeedbackSettings):  # type: ignore[no-untyped-def]
             outbox=outbox,
             **batch_hooks(deps.states),
             fetch_max_wait_ms=settings.events_fetch_max_wait_ms,
+            skip_own=True,  # feedback's own events are in its copy before they are published
         )
         Consumer(
             broker=broker,

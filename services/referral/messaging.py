@@ -49,6 +49,7 @@ def wire(settings: ReferralSettings):  # type: ignore[no-untyped-def]
                 prefetch=hooks["prefetch"],
                 flush=flush,
                 fetch_max_wait_ms=fetch_max_wait_ms,
+                skip_own=topic is ISSUE_EVENTS,  # its own events are in its copy before they are published
             )
         return [topics]  # started before the consumers, stopped after them
 

@@ -41,6 +41,7 @@ def wire(settings: RegistrySettings):  # type: ignore[no-untyped-def]
             outbox=outbox,
             flush=deps.usage.flush,
             wants=USAGE_EVENTS,
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_quiet_ms,  # counts a tenth of a second later are fine
         )
         return [registry]  # loaded before the consumers start
 

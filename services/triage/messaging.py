@@ -30,7 +30,8 @@ def wire(settings: TriageSettings):  # type: ignore[no-untyped-def]
     policy = reviews.Policy.parse(settings.review_deadline_days, settings.month_end_policy)
 
     def attach(broker: KafkaBroker, redis: aioredis.Redis, outbox: Outbox | None) -> list:  # type: ignore[type-arg]
-        registry = RegistryCache(settings.kafka_bootstrap, poll_ms=settings.kafka_fetch_max_wait_ms)
+        # Quiet: triage syncs its copy whenever an intake names a station it does not know yet.
+        registry = RegistryCache(settings.kafka_bootstrap, poll_ms=settings.kafka_fetch_max_wait_quiet_ms)
         deps = TriageDeps(
             store=RedisTriageStore(redis),
             rules=rules,
@@ -55,6 +56,7 @@ def wire(settings: TriageSettings):  # type: ignore[no-untyped-def]
                 outbox=outbox,
                 prefetch=partial(prefetch, deps=deps),
                 flush=partial(flush, deps=deps),
+                skip_own=topic is ISSUE_EVENTS,  # triage's own events are in its copy before they are published
             )
         clock, publish = Clock(redis), publisher(broker, redis, outbox)
 

@@ -93,7 +93,8 @@ async def test_publish_all_queues_in_the_order_given_across_keys_and_topics() ->
     ]
     broker = QueueingBroker(seed=7)
     published = await publish_all(broker, records)
-    assert broker.queued == [(r.topic, r.key.encode(), r.value, r.headers) for r in records]
+    # each stamped with who published it (`broker.config.client_id`)
+    assert broker.queued == [(r.topic, r.key.encode(), r.value, r.headers | {"producer": "test"}) for r in records]
     assert [p.record for p in published] == records
     assert [p.offset for p in published] == list(range(len(records)))  # each with its own acknowledgement
 

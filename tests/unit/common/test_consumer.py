@@ -182,7 +182,7 @@ async def test_passing_failure_is_retried_and_the_output_published(make: Callabl
     h = make(handler := Handler(RuntimeError("blip"), RuntimeError("blip")))
     await h.consumer.process((Record(received_bytes(event_id)),))
     assert handler.seen == [event_id] * 3
-    assert h.broker.published == [Outgoing("out.v1", "HB-202612-000001", str(event_id).encode(), {})]
+    assert h.broker.published == [Outgoing("out.v1", "HB-202612-000001", str(event_id).encode(), {"producer": "test"})]
     assert f"triage:done:{event_id}" in h.redis.data
 
 
@@ -239,6 +239,37 @@ async def test_published_records_wait_in_the_outbox_and_the_position_is_kept_wit
     await consumer.process((Record(received_bytes(), offset=42), Record(received_bytes(), offset=43)))
     assert len(store.data["outbox:triage"]) == len(store.data["outbox:triage:due"]) == 2
     assert store.data["triage:positions"] == {f"{ISSUE_EVENTS.name}:3": 44}
+
+
+async def test_skip_own_passes_over_what_this_process_published_and_still_moves_the_position() -> None:
+    broker, store = FakeBroker(), FakeRedis()
+    consumer = Consumer(
+        broker=broker,
+        redis=store,
+        settings=SETTINGS,
+        topic=ISSUE_EVENTS,
+        group="triage",
+        handle=(handler := Handler()),
+        skip_own=True,
+    )
+    ours, theirs = uuid.uuid4(), uuid.uuid4()
+    kind = ("message-type", b"intake.issue_received.v1")
+    await consumer.process(
+        (
+            Record(received_bytes(ours), offset=42, headers=[kind, ("producer", b"test")]),  # our client id
+            Record(received_bytes(theirs), offset=43, headers=[kind, ("producer", b"intake")]),
+        )
+    )
+    assert handler.seen == [theirs]
+    assert f"triage:done:{ours}" not in store.data  # never handled, so never marked
+    assert store.data["triage:positions"] == {f"{ISSUE_EVENTS.name}:3": 44}
+
+
+async def test_without_skip_own_a_process_handles_its_own_records(make: Callable[..., Harness]) -> None:
+    h = make(handler := Handler())
+    event_id = uuid.uuid4()
+    await h.consumer.process((Record(received_bytes(event_id), headers=[("producer", b"test")]),))
+    assert handler.seen == [event_id]
 
 
 async def test_a_replayed_poison_record_is_dead_lettered_once(make: Callable[..., Harness]) -> None:
