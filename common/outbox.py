@@ -18,12 +18,43 @@ from typing import NamedTuple
 import msgspec
 import redis.asyncio as aioredis
 from faststream.kafka import KafkaBroker
+from redis.commands.core import AsyncScript
 
 from common.bus import Outgoing, Published, publish_all
 
 log = logging.getLogger(__name__)
 EPOCH_KEY = "platform:epoch"
 SWEEP_BATCH = 2000
+
+# The sweep's common case in one step inside Valkey: drop every due entry of the current epoch that the
+# archive holds (its offset below the partition's mark), and hand back the rest (not archived yet, never
+# acknowledged, or of an earlier broker) for the sweeper to look at. Parsing thousands of members and
+# packing their removal in Python cost every producer ~10 ms of CPU a sweep, all at about the same moment.
+# KEYS: due set, entries, the current epoch's archive marks; ARGV: now, limit, the current epoch.
+_CONFIRM = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+local marks, members, ids, rest = {}, {}, {}, {}
+for _, member in ipairs(due) do
+  local id, epoch, topic, partition, offset = string.match(member, '^(.-)|(.-)|(.-)|(.-)|(.-)|')
+  local archived = false
+  if id and epoch == ARGV[3] and tonumber(partition) >= 0 then
+    local field = topic .. ':' .. partition
+    if marks[field] == nil then marks[field] = tonumber(redis.call('HGET', KEYS[3], field) or '-1') end
+    archived = marks[field] > tonumber(offset)
+  end
+  if archived then
+    members[#members + 1], ids[#ids + 1] = member, id
+  else
+    rest[#rest + 1] = member
+  end
+end
+for i = 1, #members, 500 do
+  local last = math.min(i + 499, #members)
+  redis.call('ZREM', KEYS[1], unpack(members, i, last))
+  redis.call('HDEL', KEYS[2], unpack(ids, i, last))
+end
+return {#members, rest}
+"""
 
 
 def archive_hwm_key(epoch: str) -> str:
@@ -74,6 +105,7 @@ class Outbox:
     def __init__(self, redis: aioredis.Redis, owner: str, epoch: str, republish_after_s: float) -> None:
         self._redis, self.owner, self.epoch, self.after_s = redis, owner, epoch, republish_after_s
         self._hash, self._due, self._lock = f"outbox:{owner}", f"outbox:{owner}:due", f"outbox:{owner}:lock"
+        self._confirm: AsyncScript | None = None  # registered at the first sweep
 
     def unpublished(self, record: Outgoing) -> tuple[list[str], list[str | bytes | float]]:
         """Keys and arguments for a caller's Lua step that keeps `record` before it is published:
@@ -120,9 +152,13 @@ class Outbox:
 
     async def _sweep(self, broker: KafkaBroker) -> tuple[int, int]:
         now = time.time()
-        due = [Location.parse(m) for m in await self._redis.zrangebyscore(self._due, "-inf", now, 0, SWEEP_BATCH)]
+        self._confirm = self._confirm or self._redis.register_script(_CONFIRM)
+        dropped, rest = await self._confirm(
+            keys=[self._due, self._hash, archive_hwm_key(self.epoch)], args=[now, SWEEP_BATCH, self.epoch]
+        )
+        due = [Location.parse(m) for m in rest]
         if not due:
-            return 0, 0
+            return dropped, 0
         marks = await self._archived_marks({d.epoch for d in due})
         archived = [marks.get((d.epoch, f"{d.topic}:{d.partition}"), -1) > d.offset for d in due]
         confirmed = [d for d, done in zip(due, archived, strict=True) if done]
@@ -142,7 +178,7 @@ class Outbox:
             log.warning(
                 "published again what the archive never got", extra={"owner": self.owner, "republished": len(resend)}
             )
-        return len(confirmed), len(resend)
+        return dropped + len(confirmed), len(resend)
 
     async def _archived_marks(self, epochs: set[str]) -> dict[tuple[str, str], int]:
         marks: dict[tuple[str, str], int] = {}

@@ -48,7 +48,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _cpu_s(pid: int) -> float:
+def cpu_s(pid: int) -> float:
     """CPU seconds a process and its descendants (granian's worker) have used so far, from /proc. On a
     shared machine the requests per second swing with the neighbours' load; the CPU a request costs
     the server barely does."""
@@ -66,9 +66,9 @@ def _cpu_s(pid: int) -> float:
 
 def _rate_and_cpu(pid: int, base_url: str, path: str, body: bytes, count: int, **auth: str) -> tuple[float, float]:
     """Requests per second (64 connections) and the server's CPU milliseconds per request."""
-    used = _cpu_s(pid)
+    used = cpu_s(pid)
     rate = asyncio.run(_post_rate(base_url, path, body, count, 64, **auth))
-    return rate, (_cpu_s(pid) - used) * 1000 / count
+    return rate, (cpu_s(pid) - used) * 1000 / count
 
 
 async def _post_rate(base_url: str, path: str, body: bytes, count: int, concurrency: int, **auth: str) -> float:

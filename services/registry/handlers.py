@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import msgspec
 
@@ -27,9 +28,11 @@ from services.registry.ports import Usage
 log = logging.getLogger(__name__)
 
 
-class RegistryDeps(msgspec.Struct, frozen=True):
+class RegistryDeps(msgspec.Struct, frozen=True, kw_only=True):
     registry: LiveRegistry  # the service's own cache of its topic
     usage: Usage
+    # Waits until the usage counts hold every issue event published so far (None: count them as they are).
+    usage_caught_up: Callable[[], Awaitable[bool]] | None = None
 
 
 async def on_command(command: PutEntities | RemoveEntities, deps: RegistryDeps) -> list[Outgoing]:
@@ -38,6 +41,8 @@ async def on_command(command: PutEntities | RemoveEntities, deps: RegistryDeps) 
     if isinstance(command, PutEntities):
         decision = domain.decide_put(view, command.rows)
     else:
+        if deps.usage_caught_up is not None:
+            await deps.usage_caught_up()  # an issue received a moment ago still holds its station
         in_use = await deps.usage.counts([entity_key(r.entity, r.code) for r in command.refs])
         decision = domain.decide_remove(view, command.refs, in_use)
     return decision_records(command, decision)

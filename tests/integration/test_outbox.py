@@ -68,6 +68,16 @@ async def test_what_the_archive_holds_is_forgotten_and_the_rest_sent_again(redis
     assert await outbox.pending() == 0 and await redis.hlen("outbox:triage") == 0
 
 
+async def test_a_sweep_drops_a_full_batch_of_archived_entries_in_valkey(redis: aioredis.Redis) -> None:
+    outbox, broker = Outbox(redis, "referral", "4", republish_after_s=0), RecordingBroker()
+    await keep(redis, outbox, [Published(record(n), n % 3, n) for n in range(1, 1_301)])
+    await redis.hset(archive_hwm_key("4"), mapping={f"issue.events.v1:{p}": 1_201 for p in range(3)})
+
+    assert await outbox.sweep(broker) == (1_200, 100)  # offsets 1..1200 archived; 1201..1300 not yet
+    assert len(broker.sent) == 100
+    assert await redis.hlen("outbox:referral") == await outbox.pending() == 100
+
+
 async def test_an_offset_is_judged_only_by_its_own_brokers_archive(redis: aioredis.Redis) -> None:
     old, broker = Outbox(redis, "intake", "1", republish_after_s=0), RecordingBroker()
     await keep(redis, old, [Published(record(3), 0, 5)])

@@ -3,7 +3,6 @@ by the registry service, caches rebuilt from the compacted topic, rosters in and
 
 from __future__ import annotations
 
-import asyncio
 import io
 import uuid
 from collections import Counter
@@ -135,7 +134,8 @@ async def test_a_station_that_open_issues_point_at_is_not_removed(client: httpx.
     issue = await wait_for_issue(client, response.json()["submission_id"])
     assert (issue["responsible_tier"], issue["responsible_unit"]) == ("town", "610902002")  # the workroom's town
 
-    await asyncio.sleep(1.0)  # the registry counts open issues from the issue events, a poll behind
+    # at once: the registry counts open issues from the issue events, and a removal waits for the counts
+    # to take in every event published before it (`UsageCatchUp`)
     refused = await client.delete(f"{API}/stations/610902002-W08")
     assert refused.status_code == 422, refused.text
     assert "open issue" in refused.json()["problems"][0]["reason"]
