@@ -120,14 +120,18 @@ class Harness:
     consumer: Consumer
 
 
+def consumer_on(broker: FakeBroker, store: FakeRedis, handle: Any, **options: Any) -> Consumer:
+    """Triage's consumer of the issue events, on the fakes."""
+    return Consumer(
+        broker=broker, redis=store, settings=SETTINGS, topic=ISSUE_EVENTS, group="triage", handle=handle, **options
+    )
+
+
 @pytest.fixture
 def make() -> Callable[[Callable[[Any], Awaitable[list[Outgoing]]]], Harness]:
     def build(handle: Callable[[Any], Awaitable[list[Outgoing]]]) -> Harness:
         broker, store = FakeBroker(), FakeRedis()
-        consumer = Consumer(
-            broker=broker, redis=store, settings=SETTINGS, topic=ISSUE_EVENTS, group="triage", handle=handle
-        )
-        return Harness(broker, store, consumer)
+        return Harness(broker, store, consumer_on(broker, store, handle))
 
     return build
 
@@ -226,16 +230,7 @@ async def test_event_already_processed_is_not_handled_again(make: Callable[..., 
 
 async def test_published_records_wait_in_the_outbox_and_the_position_is_kept_with_them() -> None:
     broker, store = FakeBroker(), FakeRedis()
-    outbox = Outbox(store, "triage", "7", republish_after_s=10)
-    consumer = Consumer(
-        broker=broker,
-        redis=store,
-        settings=SETTINGS,
-        topic=ISSUE_EVENTS,
-        group="triage",
-        handle=Handler(),
-        outbox=outbox,
-    )
+    consumer = consumer_on(broker, store, Handler(), outbox=Outbox(store, "triage", "7", republish_after_s=10))
     await consumer.process((Record(received_bytes(), offset=42), Record(received_bytes(), offset=43)))
     assert len(store.data["outbox:triage"]) == len(store.data["outbox:triage:due"]) == 2
     assert store.data["triage:positions"] == {f"{ISSUE_EVENTS.name}:3": 44}
@@ -243,15 +238,7 @@ async def test_published_records_wait_in_the_outbox_and_the_position_is_kept_wit
 
 async def test_skip_own_passes_over_what_this_process_published_and_still_moves_the_position() -> None:
     broker, store = FakeBroker(), FakeRedis()
-    consumer = Consumer(
-        broker=broker,
-        redis=store,
-        settings=SETTINGS,
-        topic=ISSUE_EVENTS,
-        group="triage",
-        handle=(handler := Handler()),
-        skip_own=True,
-    )
+    consumer = consumer_on(broker, store, handler := Handler(), skip_own=True)
     ours, theirs = uuid.uuid4(), uuid.uuid4()
     kind = ("message-type", b"intake.issue_received.v1")
     await consumer.process(
