@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -48,6 +49,11 @@ class Positions:
             topic, _, partition = field.decode().rpartition(":")
             positions[(topic, int(partition))] = int(value)
         return positions
+
+    async def behind(self, ends: Mapping[tuple[str, int], int]) -> int:
+        """How many records the group has yet to handle, given each (topic, partition)'s end offset."""
+        stored = await self.stored()
+        return sum(max(0, end - stored.get(tp, 0)) for tp, end in ends.items())
 
 
 async def clamp_positions(redis: aioredis.Redis, ends: dict[str, int]) -> dict[str, int]:

@@ -28,6 +28,7 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from common.outbox import EPOCH_KEY, archive_hwm_key
+from common.progress import Positions
 from contracts.topics import ISSUE_EVENTS, SUBMISSIONS
 from infra import gateway_bench, workflow_bench
 from infra.archive.bench import restore_rate
@@ -171,15 +172,14 @@ async def settle(p: Platform, timeout_s: float = 300.0) -> float:
     partitions = [TopicPartition(t.name, n) for t in (SUBMISSIONS, ISSUE_EVENTS) for n in range(t.partitions)]
     try:
         while True:
-            ends = {f"{tp.topic}:{tp.partition}": end for tp, end in (await ends_of.end_offsets(partitions)).items()}
+            ends = {(tp.topic, tp.partition): end for tp, end in (await ends_of.end_offsets(partitions)).items()}
             behind = 0
             for group, topic in SETTLING_GROUPS.items():
-                kept = {k.decode(): int(v) for k, v in (await redis.hgetall(f"{group}:positions")).items()}
-                behind += sum(end - kept.get(tp, 0) for tp, end in ends.items() if tp.startswith(f"{topic}:"))
+                behind += await Positions(redis, group).behind({tp: e for tp, e in ends.items() if tp[0] == topic})
             if "archiver" in p.parts:
                 epoch = (await redis.get(EPOCH_KEY) or b"0").decode()
                 marks = {k.decode(): int(v) for k, v in (await redis.hgetall(archive_hwm_key(epoch))).items()}
-                behind += sum(end - marks.get(tp, 0) for tp, end in ends.items())
+                behind += sum(max(0, end - marks.get(f"{t}:{n}", 0)) for (t, n), end in ends.items())
             if behind <= 0:
                 return time.perf_counter() - started
             if time.perf_counter() - started > timeout_s:

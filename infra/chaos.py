@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
 from common.outbox import EPOCH_KEY, archive_hwm_key
+from common.progress import Positions
 from contracts.topics import DEAD_LETTER, DLQ_GROUP, DLQ_OFFSET, DLQ_PARTITION, DLQ_TOPIC, ISSUE_EVENTS, SUBMISSIONS
 from infra.runtime.demo import ADMIN, load_demo_registry
 from infra.runtime.platform import APPLICATION_PARTS, Platform, Ports
@@ -118,10 +119,10 @@ async def lag_of_groups(platform: Platform) -> dict[str, int]:
     redis = aioredis.Redis.from_url(platform.redis_url)
     try:
         ends = await high_watermarks(platform.kafka_bootstrap, {SUBMISSIONS.name, ISSUE_EVENTS.name})
+        at = {(tp.rpartition(":")[0], int(tp.rpartition(":")[2])): end for tp, end in ends.items()}
         lag = {}
         for group, topic in GROUPS.items():
-            kept = {k.decode(): int(v) for k, v in (await redis.hgetall(f"{group}:positions")).items()}
-            lag[group] = sum(end - kept.get(tp, 0) for tp, end in ends.items() if tp.startswith(topic + ":"))
+            lag[group] = await Positions(redis, group).behind({tp: end for tp, end in at.items() if tp[0] == topic})
         if "archiver" in platform.wanted:
             epoch = (await redis.get(EPOCH_KEY) or b"0").decode()
             marks = {k.decode(): int(v) for k, v in (await redis.hgetall(archive_hwm_key(epoch))).items()}

@@ -45,11 +45,10 @@ class UsageCatchUp:
     async def caught_up(self) -> bool:
         assert self._ends is not None, "start() first"
         partitions = [TopicPartition(ISSUE_EVENTS.name, p) for p in range(ISSUE_EVENTS.partitions)]
-        ends = await self._ends.end_offsets(partitions)
+        ends = {(tp.topic, tp.partition): end for tp, end in (await self._ends.end_offsets(partitions)).items()}
         deadline = time.monotonic() + self._timeout_s
         while True:
-            stored = await self._positions.stored()
-            if all(stored.get((tp.topic, tp.partition), 0) >= end for tp, end in ends.items()):
+            if await self._positions.behind(ends) == 0:
                 return True
             if time.monotonic() > deadline:
                 log.warning("usage counts still behind the issue topic: removal checked against them as they are")
