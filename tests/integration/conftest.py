@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
 from infra.runtime.demo import DEMO_LOGINS, load_demo_registry
 from infra.runtime.demo import admin_headers as admin_sign_in
 from infra.runtime.platform import Platform, Ports
-from tests.integration.helpers import FAST_ENV
+from tests.integration.helpers import FAST_ENV, own_valkey
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +25,22 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         yield running
     if os.environ.get("KEEP_PLATFORM_LOGS"):
         print(f"platform logs kept in {var_dir / 'logs'}")
+
+
+@pytest.fixture(scope="module")
+def scratch_valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Valkey of the test module's own, not the platform's: for tests of one piece on a real server."""
+    with own_valkey(tmp_path_factory.mktemp("scratch-valkey")) as url:
+        yield url
+
+
+@pytest.fixture
+async def redis(scratch_valkey: str) -> AsyncIterator[aioredis.Redis]:
+    """A client of the module's own Valkey, emptied before each test."""
+    client = aioredis.Redis.from_url(scratch_valkey)
+    await client.flushdb()
+    yield client
+    await client.aclose()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from types import SimpleNamespace
 
-import pytest
 import redis.asyncio as aioredis
 
 from common.bus import Outgoing, Published
 from common.outbox import Outbox, archive_hwm_key
 from tests.fake_broker import connected
-from tests.integration.helpers import own_valkey
 
 
 class RecordingBroker:
@@ -27,20 +24,6 @@ class RecordingBroker:
         acknowledged = asyncio.get_running_loop().create_future()
         acknowledged.set_result(SimpleNamespace(partition=0, offset=100 + len(self.sent)))
         return acknowledged
-
-
-@pytest.fixture(scope="module")
-def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with own_valkey(tmp_path_factory.mktemp("outbox-valkey")) as url:
-        yield url
-
-
-@pytest.fixture
-async def redis(valkey: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(valkey)
-    await client.flushdb()
-    yield client
-    await client.aclose()
 
 
 def record(n: int) -> Outgoing:

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from types import SimpleNamespace
 
-import pytest
 import redis.asyncio as aioredis
 
 from common.progress import Positions
-from tests.integration.helpers import own_valkey
-
-
-@pytest.fixture(scope="module")
-def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with own_valkey(tmp_path_factory.mktemp("progress-valkey")) as url:
-        yield url
-
-
-@pytest.fixture
-async def redis(valkey: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(valkey)
-    await client.flushdb()
-    yield client
-    await client.aclose()
 
 
 async def test_behind_counts_what_the_group_has_not_handled_up_to_each_end(redis: aioredis.Redis) -> None:

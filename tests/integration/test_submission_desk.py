@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -15,23 +14,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from common.bus import Outgoing
 from common.outbox import Outbox
 from gateway.submissions import PENDING, IdempotencyConflict, SubmissionDesk
-from tests.integration.helpers import own_valkey
 
 TTL_S = 3600
-
-
-@pytest.fixture(scope="module")
-def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with own_valkey(tmp_path_factory.mktemp("desk-valkey")) as url:
-        yield url
-
-
-@pytest.fixture
-async def redis(valkey: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(valkey)
-    await client.flushdb()
-    yield client
-    await client.aclose()
 
 
 def desk_on(redis: aioredis.Redis) -> SubmissionDesk:
