@@ -2,7 +2,7 @@
 // with no signal. Only the files named below are cached, network first (a new release shows at once
 // when there is a signal); nothing else is touched, and API responses (voters' data) never are.
 
-const CACHE = "platform-shell-v3";
+const CACHE = "platform-shell-v4"; // v4: the chip and field-error rules moved to app.css
 const SHELL = [
   "/ui/village.html",
   "/ui/assets/village.js",
