@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from contracts.base import Command, Event, IssueCommand
+import msgspec
+
+from contracts.base import Command, Event, IssueCommand, derive_event_id
+
+# The most decisions one RecordReview carries: a bigger review is published in parts of this size
+# (~150 KB a record), so the broker keeps its records small and triage works through one in ~0.1 s.
+REVIEW_PART_SIZE = 500
 
 
 class RecordReviewDecision(IssueCommand, frozen=True, kw_only=True, tag="gateway.record_review_decision.v1"):
@@ -25,7 +31,64 @@ class RecordReviewDecision(IssueCommand, frozen=True, kw_only=True, tag="gateway
     participants: tuple[str, ...] = ()  # who took part
 
 
-ReviewDecisionMessage = RecordReviewDecision
+class ReviewItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One decision of a review, about one issue (a number that names no issue is refused, not undecodable)."""
+
+    issue_id: str
+    decision: str  # resolve / assign / escalate / merge
+    handler_code: str | None = None
+    co_handlers: tuple[str, ...] = ()
+    deadline: date | None = None
+    into_issue_id: str | None = None
+    note: str | None = None  # for "resolve": how it was resolved
+
+
+class RecordReview(Command, frozen=True, kw_only=True, tag="gateway.record_review.v1"):
+    """A tier's monthly review: its decisions in the order taken, or one part of them for a review of
+    more than `REVIEW_PART_SIZE` (parts numbered from 1, all under the review's key, so in order)."""
+
+    review_id: str
+    tier: str
+    unit: str
+    month: str
+    decided_by: str | None = None
+    held_on: date | None = None  # the day the review met
+    participants: tuple[str, ...] = ()  # who took part
+    part: int = 1
+    decisions: tuple[ReviewItem, ...]
+
+    def each(self) -> list[RecordReviewDecision]:
+        """The decisions one by one, each with an id derived from the review's and the issue's."""
+        shared = {
+            "occurred_at": self.occurred_at,
+            "correlation_id": self.correlation_id,
+            "causation_id": self.event_id,
+            "review_id": self.review_id,
+            "tier": self.tier,
+            "unit": self.unit,
+            "month": self.month,
+            "decided_by": self.decided_by,
+            "held_on": self.held_on,
+            "participants": self.participants,
+        }
+        return [
+            RecordReviewDecision(
+                event_id=derive_event_id(self.event_id, f"decision:{d.issue_id}"),
+                issue_id=d.issue_id,
+                decision=d.decision,
+                handler_code=d.handler_code,
+                co_handlers=d.co_handlers,
+                deadline=d.deadline,
+                into_issue_id=d.into_issue_id,
+                note=d.note,
+                **shared,
+            )
+            for d in self.decisions
+        ]
+
+
+# The gateway publishes whole reviews; one decision a record is still read (records already kept).
+ReviewDecisionMessage = RecordReview | RecordReviewDecision
 
 
 class HandlerReply(IssueCommand, frozen=True, kw_only=True):
@@ -83,7 +146,24 @@ class ReviewDecisionRefused(Event, frozen=True, kw_only=True, tag="triage.review
     reason: str
 
 
-ReviewOutcomeMessage = ReviewDecisionApplied | ReviewDecisionRefused
+class DecisionRefusal(msgspec.Struct, frozen=True, kw_only=True):
+    issue_id: str
+    decision: str
+    field: str
+    reason: str
+
+
+class ReviewPartDone(Event, frozen=True, kw_only=True, tag="triage.review_part_done.v1"):
+    """What became of every decision of one part of a review: applied (issue -> decision), or refused and why."""
+
+    review_id: str
+    part: int
+    applied: dict[str, str]
+    refused: tuple[DecisionRefusal, ...] = ()
+
+
+# One record a part; one a decision is still read (records already kept)
+ReviewOutcomeMessage = ReviewPartDone | ReviewDecisionApplied | ReviewDecisionRefused
 
 
 class Notification(Event, frozen=True, kw_only=True, tag="feedback.notification.v1"):

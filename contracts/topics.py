@@ -47,9 +47,9 @@ ISSUE_EVENTS: Final = Topic(
 REVIEW_DECISIONS: Final = Topic(
     name="triage.review-decisions.v1",
     partitions=4,
-    key="issue_id",
+    key="review_id",
     messages=ReviewDecisionMessage,
-    description="Decisions of the monthly reviews, one per issue, for the triage service.",
+    description="The monthly reviews' decisions, a review (or a part of a big one) a record, for the triage service.",
 )
 HANDLER_REPLIES: Final = Topic(
     name="referral.replies.v1",
@@ -63,7 +63,7 @@ REVIEW_OUTCOMES: Final = Topic(
     partitions=2,
     key="review_id",
     messages=ReviewOutcomeMessage,
-    description="Whether each review decision was applied to its issue, or refused and why.",
+    description="Whether each decision of a review was applied to its issue, or refused and why (a record a part).",
 )
 NOTIFICATIONS: Final = Topic(
     name="feedback.notifications.v1",

@@ -11,7 +11,7 @@ from common.outbox import Outbox
 from common.service import run_service
 from common.settings import load_settings
 from contracts.base import IssueEvent
-from contracts.commands import ReviewDecisionApplied, ReviewDecisionRefused
+from contracts.commands import ReviewOutcomeMessage as ReviewOutcome
 from contracts.registry import RegistryCommandApplied, RegistryCommandRefused
 from contracts.topics import ISSUE_EVENTS, REGISTRY_OUTCOMES, REVIEW_OUTCOMES
 from gateway.readmodel import IssueReadModel, RegistryOutcomes
@@ -51,7 +51,7 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
 
         reviews = ReviewOutcomes(redis)
 
-        async def note_review(outcome: ReviewDecisionApplied | ReviewDecisionRefused) -> list[Outgoing]:
+        async def note_review(outcome: ReviewOutcome) -> list[Outgoing]:
             reviews.note(outcome)
             return []
 

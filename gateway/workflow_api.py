@@ -19,15 +19,17 @@ from litestar.response import Response
 
 from common.bus import outgoing, publish_all
 from common.clock import month_of
-from contracts.base import IssueCommand, IssueEvent
+from contracts.base import IssueCommand, IssueEvent, derive_event_id
 from contracts.commands import (
+    REVIEW_PART_SIZE,
     AcceptReferral,
     CloseUnreachable,
     RateIssue,
-    RecordReviewDecision,
+    RecordReview,
     ReportProgress,
     ReportResult,
     ReportUnable,
+    ReviewItem,
 )
 from contracts.issues import (
     IssueClosed,
@@ -256,6 +258,21 @@ class WorkController(Controller):
         )
 
 
+def in_parts(review: RecordReview, size: int = REVIEW_PART_SIZE) -> list[RecordReview]:
+    """A review as records of at most `size` decisions each, numbered from 1, in the order decided; each
+    part has an id of its own (readers drop a repeated id)."""
+    decisions = review.decisions
+    return [
+        msgspec.structs.replace(
+            review,
+            event_id=derive_event_id(review.event_id, f"part:{n + 1}"),
+            part=n + 1,
+            decisions=decisions[start : start + size],
+        )
+        for n, start in enumerate(range(0, len(decisions), size))
+    ]
+
+
 class ReviewController(Controller):
     path = f"{API}/reviews"
     tags = ["workflow"]
@@ -293,27 +310,31 @@ class ReviewController(Controller):
                 review_id=review_id, tier=data.tier, unit=data.unit, month=data.month, decisions=len(data.decisions)
             )
         )
-        commands = [
-            RecordReviewDecision(
+        items = [
+            ReviewItem(
                 issue_id=d.issue_id,
-                review_id=review_id,
-                tier=data.tier,
-                unit=data.unit,
-                month=data.month,
                 decision=d.decision,
                 handler_code=d.handler_code,
                 co_handlers=tuple(d.co_handlers),
                 deadline=d.deadline,
                 into_issue_id=d.into_issue_id,
                 note=d.note,
-                decided_by=principal.login,
-                held_on=data.held_on,
-                participants=tuple(data.participants),
             )
             for d in data.decisions
         ]
-        await publish_all(state.broker, [outgoing(REVIEW_DECISIONS, c.issue_id, c) for c in commands])
-        return ReviewAccepted(review_id=review_id, decisions=len(commands), status_url=f"{API}/reviews/{review_id}")
+        whole = RecordReview(
+            review_id=review_id,
+            tier=data.tier,
+            unit=data.unit,
+            month=data.month,
+            decided_by=principal.login,
+            held_on=data.held_on,
+            participants=tuple(data.participants),
+            decisions=tuple(items),
+        )
+        # under the review's key: one partition, so triage takes the parts in order
+        await publish_all(state.broker, [outgoing(REVIEW_DECISIONS, review_id, part) for part in in_parts(whole)])
+        return ReviewAccepted(review_id=review_id, decisions=len(items), status_url=f"{API}/reviews/{review_id}")
 
     @get(
         "/{review_id:str}",

@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 
 from common.issue_states import IssueStates
 from contracts.base import IssueEvent
-from contracts.commands import ReviewDecisionApplied, ReviewDecisionRefused
+from contracts.commands import DecisionRefusal, ReviewDecisionApplied, ReviewDecisionRefused, ReviewPartDone
 from contracts.lifecycle import TERMINAL, IllegalTransition, IssueState, apply
 
 log = logging.getLogger(__name__)
@@ -174,19 +174,30 @@ class ReviewOutcomes:
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
-        self._decoder = msgspec.json.Decoder(ReviewDecisionRefused)
+        self._decoder = msgspec.json.Decoder(DecisionRefusal)
         self._noted: dict[str, dict[str, bytes | str]] = {}  # hash key -> issue -> outcome, until `flush`
 
     async def open(self, record: ReviewRecord) -> None:
         await self._redis.set(f"gw:review:{record.review_id}", msgspec.json.encode(record), ex=self.TTL_S)
 
-    def note(self, outcome: ReviewDecisionApplied | ReviewDecisionRefused) -> None:
-        """Keep an outcome for the batch's `flush`: a 10,000-decision review is a few writes, not 10,000."""
-        applied = isinstance(outcome, ReviewDecisionApplied)
-        key = f"gw:review:{outcome.review_id}:{'applied' if applied else 'refused'}"
-        self._noted.setdefault(key, {})[outcome.issue_id] = (
-            outcome.decision if applied else msgspec.json.encode(outcome)
-        )
+    def note(self, outcome: ReviewPartDone | ReviewDecisionApplied | ReviewDecisionRefused) -> None:
+        """Keep outcomes for the batch's `flush`: a 10,000-decision review is a few writes, not 10,000."""
+        applied, refused = self._noted_for(outcome.review_id)
+        if isinstance(outcome, ReviewPartDone):
+            applied |= outcome.applied
+            refused |= {r.issue_id: msgspec.json.encode(r) for r in outcome.refused}
+        elif isinstance(outcome, ReviewDecisionApplied):  # one record a decision, as triage once published
+            applied[outcome.issue_id] = outcome.decision
+        else:
+            refused[outcome.issue_id] = msgspec.json.encode(
+                DecisionRefusal(
+                    issue_id=outcome.issue_id, decision=outcome.decision, field=outcome.field, reason=outcome.reason
+                )
+            )
+
+    def _noted_for(self, review_id: str) -> tuple[dict[str, bytes | str], dict[str, bytes | str]]:
+        key = f"gw:review:{review_id}"
+        return self._noted.setdefault(f"{key}:applied", {}), self._noted.setdefault(f"{key}:refused", {})
 
     async def flush(self) -> None:
         if not self._noted:
@@ -195,8 +206,9 @@ class ReviewOutcomes:
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 for key, outcomes in noted.items():
-                    pipe.hset(key, mapping=outcomes)
-                    pipe.expire(key, self.TTL_S)
+                    if outcomes:
+                        pipe.hset(key, mapping=outcomes)
+                        pipe.expire(key, self.TTL_S)
                 await pipe.execute()
         except BaseException:
             for key, outcomes in noted.items():  # written with the next flush, after the redelivery
@@ -205,7 +217,7 @@ class ReviewOutcomes:
 
     async def get(
         self, review_id: str, every: bool = False
-    ) -> tuple[ReviewRecord | None, int, list[ReviewDecisionRefused], dict[str, str]]:
+    ) -> tuple[ReviewRecord | None, int, list[DecisionRefusal], dict[str, str]]:
         """The review, how many decisions were applied, the refusals, and (if `every`) issue -> decision applied."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.get(f"gw:review:{review_id}")

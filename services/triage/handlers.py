@@ -15,7 +15,14 @@ from common.clock import CHINA
 from common.issue_states import IssueLocks, IssueStates
 from common.registry.cache import LiveRegistry
 from contracts.base import IssueEvent, Message, derive_event_id, utc_now
-from contracts.commands import RecordReviewDecision, ReviewDecisionApplied, ReviewDecisionRefused
+from contracts.commands import (
+    DecisionRefusal,
+    RecordReview,
+    RecordReviewDecision,
+    ReviewDecisionApplied,
+    ReviewDecisionRefused,
+    ReviewPartDone,
+)
 from contracts.issues import IssueReceived, IssueResolvedOnSpot
 from contracts.lifecycle import IllegalTransition, IssueState, apply
 from contracts.topics import ISSUE_EVENTS, REVIEW_OUTCOMES
@@ -40,8 +47,10 @@ class TriageDeps(msgspec.Struct, frozen=True, kw_only=True):
 
 async def prefetch(messages: list[Message], deps: TriageDeps) -> None:
     """Load every issue a batch touches in one round trip (a merge's target too)."""
-    ids = [m.issue_id for m in messages if isinstance(m, IssueEvent | RecordReviewDecision)]
-    ids += [m.into_issue_id for m in messages if isinstance(m, RecordReviewDecision) and m.into_issue_id]
+    decisions = [m for m in messages if isinstance(m, RecordReviewDecision)]
+    decisions += [d for m in messages if isinstance(m, RecordReview) for d in m.decisions]  # type: ignore[misc]
+    ids = [m.issue_id for m in messages if isinstance(m, IssueEvent)] + [d.issue_id for d in decisions]
+    ids += [d.into_issue_id for d in decisions if d.into_issue_id]
     await deps.states.prefetch(ids)
 
 
@@ -106,7 +115,58 @@ async def on_issue_event(event: Message, deps: TriageDeps) -> list[Outgoing]:
     return []
 
 
+async def on_review(command: Message, deps: TriageDeps) -> list[Outgoing]:
+    """A review (or a part of a big one): each decision applied to its issue or refused, in order, and
+    one record of what became of them all."""
+    if isinstance(command, RecordReviewDecision):  # one decision a record, as reviews were once published
+        return await on_review_decision(command, deps)
+    if not isinstance(command, RecordReview):
+        return []
+    out: list[Outgoing] = []
+    applied: dict[str, str] = {}
+    refused: list[DecisionRefusal] = []
+    for decision in command.each():
+        decided = await _decide(decision, deps)
+        if isinstance(decided, reviews.Refusal):
+            refused.append(
+                DecisionRefusal(
+                    issue_id=decision.issue_id, decision=decision.decision, field=decided.field, reason=decided.reason
+                )
+            )
+        else:
+            applied[decision.issue_id] = decision.decision
+            out.append(outgoing(ISSUE_EVENTS, decision.issue_id, decided))
+    done = ReviewPartDone(
+        event_id=derive_event_id(command.event_id, "outcome"),
+        correlation_id=command.correlation_id,
+        causation_id=command.event_id,
+        review_id=command.review_id,
+        part=command.part,
+        applied=applied,
+        refused=tuple(refused),
+    )
+    return [*out, outgoing(REVIEW_OUTCOMES, command.review_id, done)]
+
+
 async def on_review_decision(command: RecordReviewDecision, deps: TriageDeps) -> list[Outgoing]:
+    decided = await _decide(command, deps)
+    common = {
+        "event_id": derive_event_id(command.event_id, "outcome"),
+        "correlation_id": command.correlation_id,
+        "causation_id": command.event_id,
+        "review_id": command.review_id,
+        "issue_id": command.issue_id,
+        "decision": command.decision,
+    }
+    if isinstance(decided, reviews.Refusal):
+        refusal = ReviewDecisionRefused(**common, field=decided.field, reason=decided.reason)
+        return [outgoing(REVIEW_OUTCOMES, command.review_id, refusal)]
+    applied = ReviewDecisionApplied(**common)
+    return [outgoing(ISSUE_EVENTS, command.issue_id, decided), outgoing(REVIEW_OUTCOMES, command.review_id, applied)]
+
+
+async def _decide(command: RecordReviewDecision, deps: TriageDeps) -> reviews.Decided | reviews.Refusal:
+    """One decision: the event it becomes, folded into triage's copy at once, or why it is refused."""
     deps.reviews.note(
         command.review_id,
         {
@@ -125,21 +185,9 @@ async def on_review_decision(command: RecordReviewDecision, deps: TriageDeps) ->
         if not isinstance(decided, reviews.Refusal) and command.decision == "merge":
             if await deps.states.get(command.into_issue_id or "") is None:
                 decided = reviews.Refusal("into_issue_id", f"no issue {command.into_issue_id}")
-        outcome: ReviewDecisionApplied | ReviewDecisionRefused
-        common = {
-            "event_id": derive_event_id(command.event_id, "outcome"),
-            "correlation_id": command.correlation_id,
-            "causation_id": command.event_id,
-            "review_id": command.review_id,
-            "issue_id": command.issue_id,
-            "decision": command.decision,
-        }
-        if isinstance(decided, reviews.Refusal):
-            outcome = ReviewDecisionRefused(**common, field=decided.field, reason=decided.reason)
-            return [outgoing(REVIEW_OUTCOMES, command.review_id, outcome)]
-        await _keep(deps, apply(state, decided))
-    outcome = ReviewDecisionApplied(**common)
-    return [outgoing(ISSUE_EVENTS, command.issue_id, decided), outgoing(REVIEW_OUTCOMES, command.review_id, outcome)]
+        if not isinstance(decided, reviews.Refusal):
+            await _keep(deps, apply(state, decided))
+    return decided
 
 
 async def month_end(deps: TriageDeps, now: datetime, month: str, publish: Publish) -> int:

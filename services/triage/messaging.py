@@ -18,7 +18,7 @@ from common.ticker import Ticker, publisher
 from contracts.topics import ISSUE_EVENTS, REVIEW_DECISIONS
 from services.triage import domain, reviews
 from services.triage.adapters import RedisPendingIndex, RedisReviews, RedisTriageStore
-from services.triage.handlers import TriageDeps, flush, month_end, on_issue_event, on_review_decision, prefetch
+from services.triage.handlers import TriageDeps, flush, month_end, on_issue_event, on_review, prefetch
 from services.triage.settings import TriageSettings
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def wire(settings: TriageSettings):  # type: ignore[no-untyped-def]
         )
         for topic, group, handle in (
             (ISSUE_EVENTS, settings.consumer_group, on_issue_event),
-            (REVIEW_DECISIONS, settings.reviews_group, on_review_decision),
+            (REVIEW_DECISIONS, settings.reviews_group, on_review),
         ):
             Consumer(
                 broker=broker,

@@ -12,12 +12,13 @@ import pytest
 from common.issue_states import IssueLocks
 from common.registry.cache import LiveRegistry
 from common.registry.view import RegistryView
-from contracts.issues import IssueAssigned, IssueReceived, IssueTriaged
+from contracts.commands import RecordReview, RecordReviewDecision, ReviewDecisionApplied, ReviewItem, ReviewPartDone
+from contracts.issues import IssueAssigned, IssueReceived, IssueResolved, IssueTriaged
 from contracts.lifecycle import IssueState
 from contracts.registry import AdminUnit, Station
-from contracts.topics import ISSUE_EVENTS
+from contracts.topics import ISSUE_EVENTS, REVIEW_OUTCOMES
 from services.triage.domain import CategoryRule, CategoryRules, Triage
-from services.triage.handlers import TriageDeps, on_issue_event
+from services.triage.handlers import TriageDeps, on_issue_event, on_review
 from services.triage.ports import TriageStore
 from services.triage.reviews import Policy
 
@@ -78,8 +79,11 @@ class FakePending:
 
 
 class FakeReviews:
-    async def note(self, review_id: str, record: dict[str, str]) -> None:
-        return None
+    def __init__(self) -> None:
+        self.noted: dict[str, dict[str, str]] = {}
+
+    def note(self, review_id: str, record: dict[str, str]) -> None:
+        self.noted.setdefault(review_id, record)
 
 
 def deps(store: FakeTriageStore, rules: CategoryRules, registry: FakeRegistry) -> TriageDeps:
@@ -178,3 +182,63 @@ async def test_a_station_created_a_moment_ago_is_waited_for(store: FakeTriageSto
     triage_deps = deps(store, SHIPPED, registry)
     (record,) = await on_issue_event(received(station_code="610902001-W01"), triage_deps)
     assert msgspec.json.decode(record.value, type=IssueTriaged).responsible_unit == "610902001"
+
+
+def town_review(*decisions: ReviewItem) -> RecordReview:
+    return RecordReview(review_id="RV-town-1", tier="town", unit="610902001", month="2026-12", decisions=decisions)
+
+
+async def test_a_review_applies_each_decision_or_refuses_it_and_says_so_in_one_record(store: FakeTriageStore) -> None:
+    d = deps(store, SHIPPED, FakeRegistry())
+    await on_issue_event(received(), d)  # the town's issue, waiting for its review
+    review = town_review(
+        ReviewItem(issue_id="HB-202612-000001", decision="resolve", note="镇主席团研究解决"),
+        ReviewItem(issue_id="HB-202612-000009", decision="resolve", note="无此件"),
+        ReviewItem(issue_id="not-a-number", decision="escalate"),
+    )
+    *events, outcome = await on_review(review, d)
+    assert [(r.topic, r.key) for r in events] == [(ISSUE_EVENTS.name, "HB-202612-000001")]
+    resolved = msgspec.json.decode(events[0].value, type=IssueResolved)
+    assert (resolved.review_id, resolved.resolution, resolved.causation_id) == (
+        "RV-town-1",
+        "镇主席团研究解决",
+        review.each()[0].event_id,
+    )
+    assert (outcome.topic, outcome.key) == (REVIEW_OUTCOMES.name, "RV-town-1")
+    done = msgspec.json.decode(outcome.value, type=ReviewPartDone)
+    assert (done.part, done.applied) == (1, {"HB-202612-000001": "resolve"})
+    assert [(r.issue_id, r.field) for r in done.refused] == [
+        ("HB-202612-000009", "issue_id"),
+        ("not-a-number", "issue_id"),
+    ]
+    assert d.states.kept["HB-202612-000001"].state == "completed"  # type: ignore[attr-defined]
+    assert d.reviews.noted["RV-town-1"]["unit"] == "610902001"  # type: ignore[attr-defined]
+
+    # redelivered: the same event and the same outcome (by id), nothing refused that was applied
+    *again, outcome_again = await on_review(review, d)
+    assert [r.value for r in again] == [r.value for r in events]
+    done_again = msgspec.json.decode(outcome_again.value, type=ReviewPartDone)
+    assert (done_again.event_id, done_again.applied, done_again.refused) == (done.event_id, done.applied, done.refused)
+
+
+def test_each_decision_of_a_review_has_an_id_of_its_own_derived_from_the_review() -> None:
+    review = town_review(
+        ReviewItem(issue_id="HB-202612-000001", decision="resolve", note="解决"),
+        ReviewItem(issue_id="HB-202612-000002", decision="assign", handler_code="t-water", co_handlers=("t-roads",)),
+    )
+    first, second = review.each()
+    assert (first.issue_id, second.handler_code, second.co_handlers) == ("HB-202612-000001", "t-water", ("t-roads",))
+    assert first.event_id != second.event_id and [d.event_id for d in review.each()] == [
+        first.event_id,
+        second.event_id,
+    ]
+    assert {d.review_id for d in (first, second)} == {"RV-town-1"} and first.causation_id == review.event_id
+
+
+async def test_a_decision_published_one_a_record_is_still_applied(store: FakeTriageStore) -> None:
+    d = deps(store, SHIPPED, FakeRegistry())
+    await on_issue_event(received(), d)
+    (decision,) = town_review(ReviewItem(issue_id="HB-202612-000001", decision="resolve", note="解决")).each()
+    event, outcome = await on_review(decision, d)
+    assert isinstance(decision, RecordReviewDecision) and event.topic == ISSUE_EVENTS.name
+    assert msgspec.json.decode(outcome.value, type=ReviewDecisionApplied).issue_id == "HB-202612-000001"
