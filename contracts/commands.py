@@ -8,9 +8,11 @@ import msgspec
 
 from contracts.base import Command, Event, IssueCommand, derive_event_id
 
-# The most decisions one RecordReview carries: a bigger review is published in parts of this size
-# (~150 KB a record), so the broker keeps its records small and triage works through one in ~0.1 s.
+# The most decisions one RecordReview carries, and the most bytes of them: a bigger review is published
+# in parts (~150 KB a record with short notes), so each record stays well under a consumer's 1 MB fetch
+# of a partition and triage works through one in ~0.1 s.
 REVIEW_PART_SIZE = 500
+REVIEW_PART_BYTES = 512 * 1024
 
 
 class RecordReviewDecision(IssueCommand, frozen=True, kw_only=True, tag="gateway.record_review_decision.v1"):

@@ -21,6 +21,7 @@ from common.bus import outgoing, publish_all
 from common.clock import month_of
 from contracts.base import IssueCommand, IssueEvent, derive_event_id
 from contracts.commands import (
+    REVIEW_PART_BYTES,
     REVIEW_PART_SIZE,
     AcceptReferral,
     CloseUnreachable,
@@ -258,18 +259,26 @@ class WorkController(Controller):
         )
 
 
-def in_parts(review: RecordReview, size: int = REVIEW_PART_SIZE) -> list[RecordReview]:
-    """A review as records of at most `size` decisions each, numbered from 1, in the order decided; each
-    part has an id of its own (readers drop a repeated id)."""
-    decisions = review.decisions
+def in_parts(
+    review: RecordReview, size: int = REVIEW_PART_SIZE, most_bytes: int = REVIEW_PART_BYTES
+) -> list[RecordReview]:
+    """A review as records of at most `size` decisions and about `most_bytes` each (long notes make
+    smaller parts), numbered from 1, in the order decided; each part has an id of its own (readers
+    drop a repeated id)."""
+    groups: list[list[ReviewItem]] = [[]]
+    held = 0
+    for item in review.decisions:
+        length = len(msgspec.json.encode(item))
+        if groups[-1] and (len(groups[-1]) == size or held + length > most_bytes):
+            groups.append([])
+            held = 0
+        groups[-1].append(item)
+        held += length
     return [
         msgspec.structs.replace(
-            review,
-            event_id=derive_event_id(review.event_id, f"part:{n + 1}"),
-            part=n + 1,
-            decisions=decisions[start : start + size],
+            review, event_id=derive_event_id(review.event_id, f"part:{n}"), part=n, decisions=tuple(group)
         )
-        for n, start in enumerate(range(0, len(decisions), size))
+        for n, group in enumerate(groups, start=1)
     ]
 
 

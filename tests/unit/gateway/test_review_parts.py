@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from contracts.commands import REVIEW_PART_SIZE, RecordReview, ReviewItem
+import msgspec
+
+from contracts.commands import REVIEW_PART_BYTES, REVIEW_PART_SIZE, RecordReview, ReviewItem
 from gateway.workflow_api import in_parts
 
 
@@ -38,3 +40,15 @@ def test_each_part_has_an_id_of_its_own_and_the_same_one_again() -> None:
 def test_a_small_review_is_one_part() -> None:
     (only,) = in_parts(review(3))
     assert (only.part, len(only.decisions)) == (1, 3)
+
+
+def test_long_notes_make_smaller_parts_that_stay_under_the_byte_budget() -> None:
+    note = "经区人大常委会主任会议研究，责成区水利局限期解决" * 80  # 1,840 characters, ~5.5 KB
+    whole = msgspec.structs.replace(
+        review(0),
+        decisions=tuple(ReviewItem(issue_id=f"HB-202612-{n:06d}", decision="resolve", note=note) for n in range(500)),
+    )
+    parts = in_parts(whole)
+    assert len(parts) > 1 and [d for p in parts for d in p.decisions] == list(whole.decisions)
+    assert all(len(msgspec.json.encode(p)) < REVIEW_PART_BYTES + 4096 for p in parts)
+    assert [p.part for p in parts] == list(range(1, len(parts) + 1))
