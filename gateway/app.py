@@ -39,7 +39,7 @@ from gateway.public_api import PublicController, public_rate_limit
 from gateway.readmodel import IssueReadModel, RegistryOutcomes
 from gateway.registry_api import RegistryController
 from gateway.schemas import IssueView
-from gateway.security import security_headers
+from gateway.security import clients_behind, security_headers
 from gateway.settings import GatewaySettings
 from gateway.spans import server_spans
 from gateway.submissions import Locations, SubmissionDesk
@@ -163,7 +163,12 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             *web_routes,
         ],
         exception_handlers={RedisConnectionError: _store_unavailable},
-        middleware=[server_spans(provider), security_headers],
+        # the client's own address first (behind a trusted proxy), for the spans and the rate limit
+        middleware=[
+            *filter(None, [clients_behind(settings.trusted_proxies)]),
+            server_spans(provider),
+            security_headers,
+        ],
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6),  # pages, ECharts, lists
         stores={"rate_limit": RedisStore.with_client(url=settings.redis_url, namespace="gw:ratelimit")},
         lifespan=[lifespan],

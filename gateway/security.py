@@ -7,6 +7,9 @@ they get no CSP: they hold no personal data."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from granian.utils.proxies import wrap_asgi_with_proxy_headers
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = "; ".join(
@@ -64,3 +67,15 @@ def security_headers(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send_with_headers)
 
     return middleware
+
+
+def clients_behind(trusted_proxies: str) -> Callable[[ASGIApp], ASGIApp] | None:
+    """An ASGI middleware that takes the client's address from `X-Forwarded-For` (and the scheme from
+    `X-Forwarded-Proto`) on requests that come from one of `trusted_proxies` (addresses or networks,
+    comma-separated), so the public channel's rate limit counts voters, not the reverse proxy. The
+    address is the last one the proxies did not add themselves. Without trusted proxies (empty) the
+    headers are ignored: anyone can write them. Granian's own helper does the parsing."""
+    trusted = [host.strip() for host in trusted_proxies.split(",") if host.strip()]
+    if not trusted:
+        return None
+    return lambda app: wrap_asgi_with_proxy_headers(app, trusted)

@@ -19,4 +19,7 @@ class GatewaySettings(BaseSettings, frozen=True, kw_only=True):
     admin_password_file: str = ""  # the first administrator's (platform-admin) password, set at start
     pii_key_file: str = ""  # the key under which personal data is hashed (the hotline's caller index)
     public_requests_per_minute: int = 60  # per client address, on the public voter API (the rest needs an account)
+    # reverse proxies in front of the gateway whose X-Forwarded-For names the client (addresses or networks,
+    # comma-separated, e.g. "10.0.0.0/8"); empty: the header is not believed
+    trusted_proxies: str = ""
     registry_wait_s: float = 10.0  # how long a registry change waits for its outcome before answering 202

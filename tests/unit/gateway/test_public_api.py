@@ -12,6 +12,7 @@ from litestar.testing import TestClient
 from common.registry.view import RegistryView
 from gateway.callers import digits
 from gateway.public_api import PublicController, public_rate_limit
+from gateway.security import clients_behind
 from gateway.tracking import ALPHABET, CODE_LENGTH, new_tracking_code, normalize_code, shown
 from services.registry.demo import demo_district
 
@@ -49,3 +50,39 @@ def test_the_public_api_answers_429_past_its_rate_per_client_address() -> None:
 def test_a_phone_number_is_keyed_by_its_digits_as_dialled() -> None:
     assert digits("+86 138-1234-1234") == digits("13812341234") == digits("0086 13812341234") == "13812341234"
     assert digits("0915-3212345") == "09153212345"
+
+
+def _limited_app(trusted_proxies: str) -> Litestar:
+    behind = clients_behind(trusted_proxies)
+    app = Litestar(
+        route_handlers=[
+            Router(path="/", route_handlers=[PublicController], middleware=[public_rate_limit(2).middleware])
+        ],
+        middleware=[behind] if behind else [],
+        stores={"rate_limit": MemoryStore()},
+    )
+    app.state.update(registry=SimpleNamespace(view=RegistryView(demo_district("small"))))
+    return app
+
+
+def test_behind_a_trusted_proxy_each_voter_has_a_limit_of_their_own() -> None:
+    with TestClient(_limited_app("10.0.0.0/8, testclient")) as client:  # the test client's peer is "testclient"
+
+        def from_voter(address: str) -> int:
+            # what a proxy sends: the voter's address, then its own hops
+            return client.get(
+                "/api/v1/public/stations", headers={"X-Forwarded-For": f"{address}, 10.1.2.3"}
+            ).status_code
+
+        assert [from_voter("203.0.113.7") for _ in range(3)] == [200, 200, 429]
+        assert from_voter("198.51.100.9") == 200  # another voter behind the same proxy
+
+
+def test_without_trusted_proxies_a_forwarded_address_does_not_dodge_the_limit() -> None:
+    assert clients_behind(" , ") is None
+    with TestClient(_limited_app("")) as client:
+        answers = [
+            client.get("/api/v1/public/stations", headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+            for n in range(3)
+        ]
+    assert answers == [200, 200, 429]
