@@ -8,7 +8,7 @@ those who handle the issue, and it records each time it does (`gateway.contacts`
 The key comes from `PII_KEY_FILE` (made once per data directory by the embedded runtime); the sealing
 key and the hotline's phone-hashing key are derived from it for their own purpose, so neither can stand
 in for the other. A sealed value names its key (`v1.<key id>.<base64 nonce+ciphertext>`), so a key can
-be rotated: a `Sealer` given the old secrets still opens what they sealed (no setting passes them yet).
+be rotated: a `Sealer` given the old secrets still opens what they sealed (the gateway's `PII_OLD_KEY_FILES`).
 Photos (`gateway.photos`) are sealed with a key of their own purpose (`seal-photo`), as raw bytes
 (`v1.<key id>.` + nonce + ciphertext: base64 would add a third to every photo), bound to the photo's id."""
 

@@ -28,7 +28,7 @@ from common.settings import load_settings
 from common.telemetry import setup_tracing
 from gateway.access import no_issue, sees_issue
 from gateway.auth import AuthController, Credentials, ensure_platform_admin, requires
-from gateway.callers import CallerController, CallerIndex, load_key
+from gateway.callers import CallerController, CallerIndex, load_key, load_keys
 from gateway.contacts import ContactController
 from gateway.intakes import IntakeController
 from gateway.open311 import Open311Controller, Open311KeyController
@@ -95,7 +95,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         await broker.start()
         registry = RegistryCache(settings.kafka_bootstrap, poll_ms=settings.kafka_fetch_max_wait_ms)
         oversight = httpx.AsyncClient(base_url=settings.oversight_url, timeout=60)
-        pii_secret = load_key(settings.pii_key_file)
+        pii_secret, pii_old = load_key(settings.pii_key_file), load_keys(settings.pii_old_key_files)
         credentials = Credentials(
             redis,
             lockout_after=settings.auth_lockout_after,
@@ -123,8 +123,10 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             unreachable_after_days=settings.unreachable_after_days,
             oversight=oversight,
             credentials=credentials,
-            callers=CallerIndex(redis, derive(pii_secret, "caller-index")),
-            sealer=Sealer(pii_secret),
+            callers=CallerIndex(
+                redis, derive(pii_secret, "caller-index"), tuple(derive(old, "caller-index") for old in pii_old)
+            ),
+            sealer=Sealer(pii_secret, old_secrets=pii_old),
             clock=Clock(redis),  # one reading of the platform clock's offset per half second, not per request
         )
         try:

@@ -47,11 +47,14 @@ def digits(phone: str) -> str:
 
 
 class CallerIndex:
-    def __init__(self, redis: Any, key: bytes) -> None:
-        self._redis, self._key = redis, key
+    """Files under the current key; finds under it and under retired keys (`PII_OLD_KEY_FILES`), so a
+    caller filed before a key rotation is still found until their entries age out (`KEEP_S`)."""
 
-    def _name(self, phone: str) -> str:
-        return "gw:caller:" + hmac.new(self._key, digits(phone).encode(), hashlib.sha256).hexdigest()
+    def __init__(self, redis: Any, key: bytes, old_keys: tuple[bytes, ...] = ()) -> None:
+        self._redis, self._key, self._old_keys = redis, key, old_keys
+
+    def _name(self, phone: str, key: bytes | None = None) -> str:
+        return "gw:caller:" + hmac.new(key or self._key, digits(phone).encode(), hashlib.sha256).hexdigest()
 
     async def file(self, phone: str, submission_id: uuid.UUID) -> None:
         name, now = self._name(phone), time.time()
@@ -62,9 +65,19 @@ class CallerIndex:
             await pipe.execute()
 
     async def submissions(self, phone: str) -> list[uuid.UUID]:
-        """The caller's submissions, newest first."""
-        found = await self._redis.zrevrange(self._name(phone), 0, 199)
-        return [uuid.UUID(s.decode() if isinstance(s, bytes) else s) for s in found]
+        """The caller's submissions, newest first (200 at most)."""
+        names = [self._name(phone, key) for key in (self._key, *self._old_keys)]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.zrevrange(name, 0, 199, withscores=True)
+            found = {s: at for listed in await pipe.execute() for s, at in listed}
+        newest = sorted(found, key=lambda s: found[s], reverse=True)[:200]
+        return [uuid.UUID(s.decode() if isinstance(s, bytes) else s) for s in newest]
+
+
+def load_keys(paths: str) -> tuple[bytes, ...]:
+    """Retired personal-data keys, from their files (comma-separated paths; empty: none)."""
+    return tuple(load_key(path) for path in (p.strip() for p in paths.split(",")) if path)
 
 
 class CallerController(Controller):

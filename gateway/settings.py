@@ -18,6 +18,9 @@ class GatewaySettings(BaseSettings, frozen=True, kw_only=True):
     session_ttl_s: int = 8 * 3600  # a session ends after this long unused
     admin_password_file: str = ""  # the first administrator's (platform-admin) password, set at start
     pii_key_file: str = ""  # the key under which personal data is hashed (the hotline's caller index)
+    # retired personal-data keys (files, comma-separated) after a rotation: what they sealed still opens,
+    # and callers filed under them are still found; nothing new is sealed or filed under them
+    pii_old_key_files: str = ""
     public_requests_per_minute: int = 60  # per client address, on the public voter API (the rest needs an account)
     # reverse proxies in front of the gateway whose X-Forwarded-For names the client (addresses or networks,
     # comma-separated, e.g. "10.0.0.0/8"); empty: the header is not believed
