@@ -9,6 +9,7 @@ and derive their output event ids from their input, so the redelivery changes no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import typing
@@ -26,6 +27,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from common.bus import Outgoing, publish_all
+from common.fetch_pace import FetchPace
 from common.logs import current_issue_id
 from common.outbox import Outbox
 from common.progress import Positions, ProcessedEvents
@@ -77,6 +79,7 @@ class _ResumeFromState(ConsumerRebalanceListener):
         return None
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
+        self._consumer.watch_pace()
         kafka = self._consumer._subscriber.consumer
         stored = await self._consumer._positions.stored()
         for tp in assigned:
@@ -128,6 +131,8 @@ class Consumer:
         self._processed = ProcessedEvents(redis, group, settings.processed_ttl_s)
         self._positions = Positions(redis, group)
         fetch_max_wait = fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms
+        self._pace = FetchPace.of(settings, fetch_max_wait)
+        self._pacing: asyncio.Task[None] | None = None
         self._subscriber = broker.subscriber(
             topic.name,
             group_id=group,
@@ -149,7 +154,19 @@ class Consumer:
         )
         self._subscriber(self._on_batch)
 
+    def watch_pace(self) -> None:
+        """Lengthen the fetch wait in quiet spells (`common.fetch_pace`), from the first assignment on."""
+        if self._pace.enabled and self._pacing is None:
+            self._pacing = asyncio.create_task(self._look_at_pace(), name=f"fetch pace {self.group}")
+
+    async def _look_at_pace(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            with contextlib.suppress(Exception):  # a consumer stopping or restarting: look again later
+                self._pace.look(self._subscriber.consumer)
+
     async def _on_batch(self, _body: Any) -> None:
+        self._pace.came(self._subscriber.consumer)  # records came: the short wait from the next fetch on
         records = self.broker.context.get_local("message").raw_message
         try:
             await self.process(records)

@@ -24,6 +24,9 @@ class BaseSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     # oversight. Tansu answers a waiting fetch only when its wait ends, so every consumer asks again after
     # each wait: at 20 ms each costs the broker and itself ~2 % of a core doing nothing (README "Benchmark").
     kafka_fetch_max_wait_quiet_ms: int = 100
+    # A consumer at the short wait takes the quiet one after this long without a record, and the short one
+    # again when records come (`common.fetch_pace`); 0 keeps the short wait always.
+    kafka_quiet_after_s: float = 5.0
     kafka_max_records: int = 500
     redis_url: str = "redis://127.0.0.1:6379/0"
     health_host: str = "127.0.0.1"

@@ -20,16 +20,26 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from common.fetch_pace import FetchPace
+
 log = logging.getLogger(__name__)
 
 
 class TopicFollower:
     def __init__(
-        self, bootstrap: str, topic: str, apply: Callable[[Any], None], poll_ms: int = 20, max_records: int = 5_000
+        self,
+        bootstrap: str,
+        topic: str,
+        apply: Callable[[Any], None],
+        poll_ms: int = 20,
+        max_records: int = 5_000,
+        pace: FetchPace | None = None,
     ) -> None:
+        """`pace`: a longer fetch wait in quiet spells than `poll_ms` (`common.fetch_pace`); none: `poll_ms` always."""
         self.applied = 0  # records handed to `apply`
         self._bootstrap, self._topic, self._apply = bootstrap, topic, apply
         self._poll_ms, self._max_records = poll_ms, max_records
+        self._pace = pace
         self._consumer: AIOKafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []
         self._task: asyncio.Task[None] | None = None
@@ -97,6 +107,11 @@ class TopicFollower:
                     self._apply(record)
                 if records:
                     self._next[tp] = records[-1].offset + 1
+            if self._pace:
+                if any(batches.values()):
+                    self._pace.came(self._consumer)
+                else:
+                    self._pace.look(self._consumer)
             async with self._polled:
                 self._polls += 1
                 self._polled.notify_all()

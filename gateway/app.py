@@ -18,6 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from common.bus import make_broker
 from common.clock import Clock
+from common.fetch_pace import FetchPace
 from common.health import broker_and_redis, check_health
 from common.logs import setup_logging
 from common.outbox import Outbox, current_epoch
@@ -93,7 +94,9 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         redis = make_redis(settings.redis_url)
         broker: KafkaBroker = make_broker(settings, "gateway")
         await broker.start()
-        registry = RegistryCache(settings.kafka_bootstrap, poll_ms=settings.kafka_fetch_max_wait_ms)
+        registry = RegistryCache(
+            settings.kafka_bootstrap, poll_ms=settings.kafka_fetch_max_wait_ms, pace=FetchPace.of(settings)
+        )
         oversight = httpx.AsyncClient(base_url=settings.oversight_url, timeout=60)
         pii_secret, pii_old = load_key(settings.pii_key_file), load_keys(settings.pii_old_key_files)
         credentials = Credentials(

@@ -10,6 +10,7 @@ from typing import Protocol, runtime_checkable
 
 import msgspec
 
+from common.fetch_pace import FetchPace
 from common.registry.view import RegistryView
 from common.topic_follower import TopicFollower
 from contracts.registry import RegistryEventMessage
@@ -31,10 +32,12 @@ class LiveRegistry(Protocol):
 class RegistryCache:
     """The registry, read from its compacted topic from offset 0 (`start`), then followed."""
 
-    def __init__(self, bootstrap: str, topic: Topic = REGISTRY_ENTITIES, poll_ms: int = 20) -> None:
+    def __init__(
+        self, bootstrap: str, topic: Topic = REGISTRY_ENTITIES, poll_ms: int = 20, pace: FetchPace | None = None
+    ) -> None:
         self.view = RegistryView()
         self._decoder = msgspec.json.Decoder(RegistryEventMessage)
-        self._follower = TopicFollower(bootstrap, topic.name, self._apply, poll_ms)
+        self._follower = TopicFollower(bootstrap, topic.name, self._apply, poll_ms, pace=pace)
 
     async def start(self, timeout_s: float = 60.0) -> None:
         await self._follower.start(timeout_s)

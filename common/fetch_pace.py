@@ -1,0 +1,55 @@
+"""How long the broker may hold a consumer's fetch: short while records come, longer once none have.
+
+Tansu answers a held fetch only when its wait ends (COMPONENTS.md), so a consumer asks again after every
+wait, and each ask costs the broker and the consumer CPU whether or not anything came. With every wait at
+20 ms an idle platform burnt 0.45-0.52 of a core; with every wait at 100 ms, 0.27-0.33 (README
+"Benchmark"). A `FetchPace` keeps the short wait while records come and lengthens it once none has come
+for `quiet_after_s`; the first record after a quiet spell may then wait up to the long wait, and the
+records after it the short one again.
+
+The wait is aiokafka's fetcher's own setting, read for every fetch request it builds: a private attribute
+(`Fetcher._fetch_max_wait_ms`, aiokafka 0.14, pinned in requirements.lock; `tests/unit/common/
+test_fetch_pace.py` fails if it goes away). Without it, a pace changes nothing and the wait stays short."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+class FetchPace:
+    def __init__(
+        self, busy_ms: int, quiet_ms: int, quiet_after_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.busy_ms, self.quiet_ms, self.quiet_after_s = busy_ms, quiet_ms, quiet_after_s
+        self._clock = clock
+        self._last = clock()
+        # nothing to change if the waits are the same, or quiet spells are not looked for (0)
+        self.enabled = quiet_ms > busy_ms and quiet_after_s > 0
+
+    @classmethod
+    def of(cls, settings: Any, busy_ms: int | None = None) -> FetchPace:
+        """The services' waits (`KAFKA_FETCH_MAX_WAIT_MS` or `busy_ms`, `KAFKA_FETCH_MAX_WAIT_QUIET_MS`,
+        `KAFKA_QUIET_AFTER_S`)."""
+        busy = busy_ms or settings.kafka_fetch_max_wait_ms
+        return cls(busy, settings.kafka_fetch_max_wait_quiet_ms, settings.kafka_quiet_after_s)
+
+    def came(self, consumer: Any) -> None:
+        """Records came: the short wait from the next fetch on."""
+        self._last = self._clock()
+        self._set(consumer, self.busy_ms)
+
+    def look(self, consumer: Any) -> None:
+        """Called now and then: the long wait once nothing has come for `quiet_after_s`."""
+        if self._clock() - self._last >= self.quiet_after_s:
+            self._set(consumer, self.quiet_ms)
+
+    def wait_ms(self, consumer: Any) -> int | None:
+        fetcher = getattr(consumer, "_fetcher", None)
+        return getattr(fetcher, "_fetch_max_wait_ms", None)
+
+    def _set(self, consumer: Any, wait_ms: int) -> None:
+        fetcher = getattr(consumer, "_fetcher", None)
+        if self.enabled and fetcher is not None and getattr(fetcher, "_fetch_max_wait_ms", wait_ms) != wait_ms:
+            fetcher._fetch_max_wait_ms = wait_ms
