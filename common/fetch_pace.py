@@ -45,10 +45,6 @@ class FetchPace:
         if self._clock() - self._last >= self.quiet_after_s:
             self._set(consumer, self.quiet_ms)
 
-    def wait_ms(self, consumer: Any) -> int | None:
-        fetcher = getattr(consumer, "_fetcher", None)
-        return getattr(fetcher, "_fetch_max_wait_ms", None)
-
     def _set(self, consumer: Any, wait_ms: int) -> None:
         fetcher = getattr(consumer, "_fetcher", None)
         if self.enabled and fetcher is not None and getattr(fetcher, "_fetch_max_wait_ms", wait_ms) != wait_ms:

@@ -22,36 +22,46 @@ def consumer(wait_ms: int = 20) -> SimpleNamespace:
     return SimpleNamespace(_fetcher=SimpleNamespace(_fetch_max_wait_ms=wait_ms))
 
 
+def wait_ms(kafka: SimpleNamespace) -> int:
+    return int(kafka._fetcher._fetch_max_wait_ms)
+
+
 def test_the_wait_lengthens_after_a_quiet_spell_and_shortens_when_records_come() -> None:
     clock, kafka = Clock(), consumer()
     pace = FetchPace(20, 100, quiet_after_s=5.0, clock=clock)
     clock.now += 4.9
     pace.look(kafka)
-    assert pace.wait_ms(kafka) == 20  # not quiet long enough
+    assert wait_ms(kafka) == 20  # not quiet long enough
     clock.now += 0.2
     pace.look(kafka)
-    assert pace.wait_ms(kafka) == 100
+    assert wait_ms(kafka) == 100
     pace.came(kafka)
-    assert pace.wait_ms(kafka) == 20
+    assert wait_ms(kafka) == 20
     clock.now += 3
     pace.look(kafka)
-    assert pace.wait_ms(kafka) == 20  # quiet is counted from the last records
+    assert wait_ms(kafka) == 20  # quiet is counted from the last records
 
 
 def test_a_consumer_already_at_the_long_wait_or_with_quiet_spells_off_is_left_alone() -> None:
     clock = Clock()
-    for pace, kafka in ((FetchPace(100, 100, 5.0, clock), consumer(100)), (FetchPace(20, 100, 0, clock), consumer())):
+    for pace, kafka, kept in (
+        (FetchPace(100, 100, 5.0, clock), consumer(100), 100),
+        (FetchPace(20, 100, 0, clock), consumer(), 20),
+    ):
         clock.now += 60
         pace.look(kafka)
+        assert not pace.enabled and wait_ms(kafka) == kept
+        kafka._fetcher._fetch_max_wait_ms = 55  # whatever it is, a disabled pace does not touch it
         pace.came(kafka)
-        assert not pace.enabled and pace.wait_ms(kafka) == kafka._fetcher._fetch_max_wait_ms in (20, 100)
+        pace.look(kafka)
+        assert wait_ms(kafka) == 55
 
 
 def test_a_consumer_not_started_yet_has_no_fetcher_and_nothing_breaks() -> None:
-    pace = FetchPace(20, 100, 5.0, Clock())
-    pace.came(SimpleNamespace())
+    pace, started_later = FetchPace(20, 100, 5.0, Clock()), SimpleNamespace()
+    pace.came(started_later)
     pace.look(None)
-    assert pace.wait_ms(SimpleNamespace()) is None
+    assert vars(started_later) == {}
 
 
 def test_aiokafka_still_reads_the_wait_from_the_attribute_the_pace_sets() -> None:
