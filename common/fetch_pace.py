@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from common.settings import BaseSettings
+
 
 class FetchPace:
     def __init__(
@@ -29,7 +31,7 @@ class FetchPace:
         self.enabled = quiet_ms > busy_ms and quiet_after_s > 0
 
     @classmethod
-    def of(cls, settings: Any, busy_ms: int | None = None) -> FetchPace:
+    def of(cls, settings: BaseSettings, busy_ms: int | None = None) -> FetchPace:
         """The services' waits (`KAFKA_FETCH_MAX_WAIT_MS` or `busy_ms`, `KAFKA_FETCH_MAX_WAIT_QUIET_MS`,
         `KAFKA_QUIET_AFTER_S`)."""
         busy = busy_ms or settings.kafka_fetch_max_wait_ms

@@ -35,10 +35,10 @@ class TopicFollower:
         max_records: int = 5_000,
         pace: FetchPace | None = None,
     ) -> None:
-        """`pace`: a longer fetch wait in quiet spells than `poll_ms` (`common.fetch_pace`); none: `poll_ms` always."""
+        """`pace`: its short wait instead of `poll_ms`, and its long one in quiet spells (`common.fetch_pace`)."""
         self.applied = 0  # records handed to `apply`
         self._bootstrap, self._topic, self._apply = bootstrap, topic, apply
-        self._poll_ms, self._max_records = poll_ms, max_records
+        self._poll_ms, self._max_records = pace.busy_ms if pace else poll_ms, max_records
         self._pace = pace
         self._consumer: AIOKafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []

@@ -94,9 +94,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         redis = make_redis(settings.redis_url)
         broker: KafkaBroker = make_broker(settings, "gateway")
         await broker.start()
-        registry = RegistryCache(
-            settings.kafka_bootstrap, poll_ms=settings.kafka_fetch_max_wait_ms, pace=FetchPace.of(settings)
-        )
+        registry = RegistryCache(settings.kafka_bootstrap, pace=FetchPace.of(settings))
         oversight = httpx.AsyncClient(base_url=settings.oversight_url, timeout=60)
         pii_secret, pii_old = load_key(settings.pii_key_file), load_keys(settings.pii_old_key_files)
         credentials = Credentials(
@@ -169,11 +167,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         ],
         exception_handlers={RedisConnectionError: _store_unavailable},
         # the client's own address first (behind a trusted proxy), for the spans and the rate limit
-        middleware=[
-            *filter(None, [clients_behind(settings.trusted_proxies)]),
-            server_spans(provider),
-            security_headers,
-        ],
+        middleware=[*clients_behind(settings.trusted_proxies), server_spans(provider), security_headers],
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6),  # pages, ECharts, lists
         stores={"rate_limit": RedisStore.with_client(url=settings.redis_url, namespace="gw:ratelimit")},
         lifespan=[lifespan],

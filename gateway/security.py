@@ -69,13 +69,11 @@ def security_headers(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def clients_behind(trusted_proxies: str) -> Callable[[ASGIApp], ASGIApp] | None:
+def clients_behind(trusted_proxies: str) -> list[Callable[[ASGIApp], ASGIApp]]:
     """An ASGI middleware that takes the client's address from `X-Forwarded-For` (and the scheme from
     `X-Forwarded-Proto`) on requests that come from one of `trusted_proxies` (addresses or networks,
     comma-separated), so the public channel's rate limit counts voters, not the reverse proxy. The
     address is the last one the proxies did not add themselves. Without trusted proxies (empty) the
-    headers are ignored: anyone can write them. Granian's own helper does the parsing."""
+    headers are ignored, since anyone can write them: no middleware. Granian's own helper does the parsing."""
     trusted = [host.strip() for host in trusted_proxies.split(",") if host.strip()]
-    if not trusted:
-        return None
-    return lambda app: wrap_asgi_with_proxy_headers(app, trusted)
+    return [lambda app: wrap_asgi_with_proxy_headers(app, trusted)] if trusted else []

@@ -182,22 +182,23 @@ class ReviewOutcomes:
 
     def note(self, outcome: ReviewPartDone | ReviewDecisionApplied | ReviewDecisionRefused) -> None:
         """Keep outcomes for the batch's `flush`: a 10,000-decision review is a few writes, not 10,000."""
-        applied, refused = self._noted_for(outcome.review_id)
+        applied: dict[str, str] = {}
+        refused: list[DecisionRefusal] = []
         if isinstance(outcome, ReviewPartDone):
-            applied |= outcome.applied
-            refused |= {r.issue_id: msgspec.json.encode(r) for r in outcome.refused}
+            applied, refused = outcome.applied, list(outcome.refused)
         elif isinstance(outcome, ReviewDecisionApplied):  # one record a decision, as triage once published
-            applied[outcome.issue_id] = outcome.decision
+            applied = {outcome.issue_id: outcome.decision}
         else:
-            refused[outcome.issue_id] = msgspec.json.encode(
+            refused = [
                 DecisionRefusal(
                     issue_id=outcome.issue_id, decision=outcome.decision, field=outcome.field, reason=outcome.reason
                 )
-            )
-
-    def _noted_for(self, review_id: str) -> tuple[dict[str, bytes | str], dict[str, bytes | str]]:
-        key = f"gw:review:{review_id}"
-        return self._noted.setdefault(f"{key}:applied", {}), self._noted.setdefault(f"{key}:refused", {})
+            ]
+        key = f"gw:review:{outcome.review_id}"
+        if applied:
+            self._noted.setdefault(f"{key}:applied", {}).update(applied)
+        if refused:
+            self._noted.setdefault(f"{key}:refused", {}).update({r.issue_id: msgspec.json.encode(r) for r in refused})
 
     async def flush(self) -> None:
         if not self._noted:
@@ -206,9 +207,8 @@ class ReviewOutcomes:
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 for key, outcomes in noted.items():
-                    if outcomes:
-                        pipe.hset(key, mapping=outcomes)
-                        pipe.expire(key, self.TTL_S)
+                    pipe.hset(key, mapping=outcomes)
+                    pipe.expire(key, self.TTL_S)
                 await pipe.execute()
         except BaseException:
             for key, outcomes in noted.items():  # written with the next flush, after the redelivery

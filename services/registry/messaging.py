@@ -59,9 +59,7 @@ class UsageCatchUp:
 
 def wire(settings: RegistrySettings):  # type: ignore[no-untyped-def]
     def attach(broker: KafkaBroker, redis: aioredis.Redis, outbox: Outbox | None) -> list[Resource]:
-        registry = RegistryCache(
-            settings.kafka_bootstrap, poll_ms=settings.kafka_fetch_max_wait_ms, pace=FetchPace.of(settings)
-        )
+        registry = RegistryCache(settings.kafka_bootstrap, pace=FetchPace.of(settings))
         catch_up = UsageCatchUp(settings.kafka_bootstrap, redis, settings.usage_group)
         deps = RegistryDeps(registry=registry, usage=RedisUsage(redis), usage_caught_up=catch_up.caught_up)
         Consumer(

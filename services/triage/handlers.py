@@ -14,21 +14,14 @@ from common.bus import Outgoing, outgoing
 from common.clock import CHINA
 from common.issue_states import IssueLocks, IssueStates
 from common.registry.cache import LiveRegistry
-from contracts.base import IssueEvent, Message, derive_event_id, utc_now
-from contracts.commands import (
-    DecisionRefusal,
-    RecordReview,
-    RecordReviewDecision,
-    ReviewDecisionApplied,
-    ReviewDecisionRefused,
-    ReviewPartDone,
-)
+from contracts.base import IssueEvent, Message, derive_event_id
+from contracts.commands import DecisionRefusal, RecordReview, RecordReviewDecision, ReviewPartDone
 from contracts.issues import IssueReceived, IssueResolvedOnSpot
 from contracts.lifecycle import IllegalTransition, IssueState, apply
 from contracts.topics import ISSUE_EVENTS, REVIEW_OUTCOMES
 from services.triage import domain, reviews
 from services.triage.adapters import RedisPendingIndex, RedisReviews
-from services.triage.ports import TriageStore
+from services.triage.ports import Clock, TriageStore
 
 log = logging.getLogger(__name__)
 Publish = Callable[[list[Outgoing]], Awaitable[None]]
@@ -43,6 +36,7 @@ class TriageDeps(msgspec.Struct, frozen=True, kw_only=True):
     pending: RedisPendingIndex
     reviews: RedisReviews
     policy: reviews.Policy
+    clock: Clock
 
 
 async def prefetch(messages: list[Message], deps: TriageDeps) -> None:
@@ -76,7 +70,8 @@ def _fold(state: IssueState | None, event: IssueEvent) -> IssueState | None:
 async def on_issue_received(event: IssueReceived, deps: TriageDeps, state: IssueState | None) -> list[Outgoing]:
     if deps.registry.view.station(event.station_code) is None:
         await deps.registry.sync()  # a station created a moment ago may not have reached us yet
-    decided = await deps.store.keep_first(domain.triage(event, deps.rules, deps.registry.view, now=utc_now()))
+    now = await deps.clock.now()  # the platform's clock, as month end's: the review's month is counted on it
+    decided = await deps.store.keep_first(domain.triage(event, deps.rules, deps.registry.view, now=now))
     out: list[IssueEvent] = [domain.triaged_event(event, decided)]
     if event.on_spot_resolution:
         out.append(
@@ -117,15 +112,18 @@ async def on_issue_event(event: Message, deps: TriageDeps) -> list[Outgoing]:
 
 async def on_review(command: Message, deps: TriageDeps) -> list[Outgoing]:
     """A review (or a part of a big one): each decision applied to its issue or refused, in order, and
-    one record of what became of them all."""
-    if isinstance(command, RecordReviewDecision):  # one decision a record, as reviews were once published
-        return await on_review_decision(command, deps)
-    if not isinstance(command, RecordReview):
+    one record of what became of them all. A record of one decision, as reviews were once published, is
+    a part of one."""
+    if isinstance(command, RecordReview):
+        decisions, part = command.each(), command.part
+    elif isinstance(command, RecordReviewDecision):
+        decisions, part = [command], 1
+    else:
         return []
     out: list[Outgoing] = []
     applied: dict[str, str] = {}
     refused: list[DecisionRefusal] = []
-    for decision in command.each():
+    for decision in decisions:
         decided = await _decide(decision, deps)
         if isinstance(decided, reviews.Refusal):
             refused.append(
@@ -141,28 +139,11 @@ async def on_review(command: Message, deps: TriageDeps) -> list[Outgoing]:
         correlation_id=command.correlation_id,
         causation_id=command.event_id,
         review_id=command.review_id,
-        part=command.part,
+        part=part,
         applied=applied,
         refused=tuple(refused),
     )
     return [*out, outgoing(REVIEW_OUTCOMES, command.review_id, done)]
-
-
-async def on_review_decision(command: RecordReviewDecision, deps: TriageDeps) -> list[Outgoing]:
-    decided = await _decide(command, deps)
-    common = {
-        "event_id": derive_event_id(command.event_id, "outcome"),
-        "correlation_id": command.correlation_id,
-        "causation_id": command.event_id,
-        "review_id": command.review_id,
-        "issue_id": command.issue_id,
-        "decision": command.decision,
-    }
-    if isinstance(decided, reviews.Refusal):
-        refusal = ReviewDecisionRefused(**common, field=decided.field, reason=decided.reason)
-        return [outgoing(REVIEW_OUTCOMES, command.review_id, refusal)]
-    applied = ReviewDecisionApplied(**common)
-    return [outgoing(ISSUE_EVENTS, command.issue_id, decided), outgoing(REVIEW_OUTCOMES, command.review_id, applied)]
 
 
 async def _decide(command: RecordReviewDecision, deps: TriageDeps) -> reviews.Decided | reviews.Refusal:

@@ -32,6 +32,7 @@ def wire(settings: TriageSettings):  # type: ignore[no-untyped-def]
     def attach(broker: KafkaBroker, redis: aioredis.Redis, outbox: Outbox | None) -> list:  # type: ignore[type-arg]
         # Quiet: triage syncs its copy whenever an intake names a station it does not know yet.
         registry = RegistryCache(settings.kafka_bootstrap, poll_ms=settings.kafka_fetch_max_wait_quiet_ms)
+        clock, publish = Clock(redis), publisher(broker, redis, outbox)
         deps = TriageDeps(
             store=RedisTriageStore(redis),
             rules=rules,
@@ -41,6 +42,7 @@ def wire(settings: TriageSettings):  # type: ignore[no-untyped-def]
             pending=RedisPendingIndex(redis),
             reviews=RedisReviews(redis),
             policy=policy,
+            clock=clock,
         )
         for topic, group, handle in (
             (ISSUE_EVENTS, settings.consumer_group, on_issue_event),
@@ -58,7 +60,6 @@ def wire(settings: TriageSettings):  # type: ignore[no-untyped-def]
                 flush=partial(flush, deps=deps),
                 skip_own=topic is ISSUE_EVENTS,  # triage's own events are in its copy before they are published
             )
-        clock, publish = Clock(redis), publisher(broker, redis, outbox)
 
         async def month_end_step() -> None:
             now = await clock.now()
