@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import logging
 import typing
 from collections.abc import Awaitable, Callable
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
 Handler = Callable[[Any], Awaitable[list[Outgoing]]]
+BATCH_WAIT_MS = 1000  # how long one wait for records may last; it ends early when any come
 
 # Failures of the platform, not of the message: rewind and try the batch again, never dead-letter.
 TRANSIENT: tuple[type[BaseException], ...] = (
@@ -143,16 +145,21 @@ class Consumer:
             # How long the broker may hold a fetch open: the services' default (20 ms) where latency
             # matters; longer where it does not, since every open fetch costs Tansu CPU (COMPONENTS.md).
             fetch_max_wait_ms=fetch_max_wait,
-            # FastStream waits this long for a batch and, finding none, sleeps as long again before it
-            # looks at what the fetcher holds: its default (200 ms) delayed the first record after a
-            # quiet spell by up to 400 ms. No broker traffic: aiokafka fetches in the background.
-            batch_timeout_ms=fetch_max_wait,
             session_timeout_ms=settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
             listener=_ResumeFromState(self),
             decoder=_undecoded,  # `process` decodes the raw records itself, into the topic's own types
         )
         self._subscriber(self._on_batch)
+        # FastStream's batch loop waits `batch_timeout_ms` for records and, finding none, sleeps as long
+        # again: a record that came during the sleep waited for it, up to 20 ms more a hop (its default,
+        # 200 ms, cost up to 400). aiokafka's `getmany` returns the moment the fetcher holds records, so
+        # the loop waits there instead, and never sleeps. (The fetcher itself fetches in the background.)
+        self._subscriber.get_msg = self._next_batch
+
+    async def _next_batch(self, consumer: Any) -> tuple[Any, ...]:
+        batches = await consumer.getmany(timeout_ms=BATCH_WAIT_MS, max_records=self.settings.kafka_max_records)
+        return tuple(itertools.chain.from_iterable(batches.values()))
 
     def watch_pace(self) -> None:
         """Lengthen the fetch wait in quiet spells (`common.fetch_pace`), from the first assignment on."""

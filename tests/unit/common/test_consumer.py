@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+import faststream.kafka.subscriber.usecase as usecase
 import msgspec
 import pytest
 import redis.exceptions
 from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
 
 from common.bus import Outgoing
-from common.consumer import Consumer
+from common.consumer import BATCH_WAIT_MS, Consumer
 from common.outbox import Outbox
 from common.settings import BaseSettings, load_settings
 from contracts.issues import IssueReceived
@@ -265,3 +268,32 @@ async def test_a_replayed_poison_record_is_dead_lettered_once(make: Callable[...
     await h.consumer.process((Record(b"{not json", offset=7),))  # the same record read again
     await h.consumer.process((Record(b"{not json", offset=8),))  # another poison record, same bytes
     assert len(h.broker.published) == 2
+
+
+class QuietThenBusy:
+    """aiokafka's consumer as the batch loop sees it: nothing in the first wait, then two partitions' records."""
+
+    def __init__(self) -> None:
+        self.waits: list[tuple[int, int | None]] = []
+        self.answers: list[dict[str, list[str]]] = [{}, {"p0": ["a", "b"], "p1": ["c"]}]
+
+    async def getmany(self, timeout_ms: int, max_records: int | None = None) -> dict[str, list[str]]:
+        self.waits.append((timeout_ms, max_records))
+        return self.answers.pop(0)
+
+
+async def test_the_batch_loop_waits_in_the_fetcher_and_never_sleeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FastStream's own loop sleeps `batch_timeout_ms` after an empty wait, so a record that came meanwhile
+    waited for the sleep too; the consumer's loop waits only in `getmany`, which returns when records come."""
+
+    async def no_sleep(_seconds: float) -> None:
+        raise AssertionError("the batch loop slept")
+
+    monkeypatch.setattr(usecase.anyio, "sleep", no_sleep)
+    consumer = consumer_on(KafkaBroker("127.0.0.1:9"), FakeRedis(), Handler())  # never connects
+    subscriber, fetcher = consumer._subscriber, QuietThenBusy()
+    # FastStream's consume loop asks `self.get_msg` for each batch: the consumer's own wait is the one it uses
+    assert "self.get_msg(consumer)" in inspect.getsource(type(subscriber)._run_consume_loop)
+    assert await subscriber.get_msg(fetcher) == ()
+    assert await subscriber.get_msg(fetcher) == ("a", "b", "c")
+    assert fetcher.waits == [(BATCH_WAIT_MS, SETTINGS.kafka_max_records)] * 2
