@@ -6,17 +6,19 @@ import os
 import signal
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 from infra.runtime.demo import load_demo, load_demo_registry, set_demo_passwords
 from infra.runtime.platform import APPLICATION_PARTS, Platform, PlatformError, Ports
-from infra.runtime.supervisor import Supervisor
+from infra.runtime.supervisor import Compaction, Supervisor, compaction_schedule
 
 STATUS_EVERY_S = 10.0
 
 
 def _stop_on_sigterm(*_: object) -> None:
-    raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one (a service manager and `timeout`, say) must
+    raise KeyboardInterrupt  # not break off the orderly stop the first began
 
 
 def _say(line: str) -> None:
@@ -27,6 +29,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     var_dir = Path(os.environ.get("PLATFORM_VAR_DIR", "var"))
     try:
+        compact_at, compact_after = compaction_schedule(dict(os.environ))
         wanted = os.environ.get("PLATFORM_PARTS", ",".join(APPLICATION_PARTS))
         parts = tuple(p.strip() for p in wanted.split(",") if p.strip() and p.strip() != "none")
         platform = Platform(var_dir, Ports.from_env(), say=_say, parts=parts)
@@ -58,9 +61,11 @@ def main() -> int:
         print(f"  logs             {var_dir}/logs/   traces: {platform.traces_file}")
         print("  Ctrl-C stops everything.", flush=True)
         supervisor, last, next_status = Supervisor(platform), "", 0.0
+        compaction = Compaction(platform, compact_at, compact_after, datetime.now())
         while True:
             time.sleep(1.0)
             supervisor.check()
+            compaction.check(datetime.now())
             if time.monotonic() >= next_status:
                 line = "  ".join(f"{name}:{state}" for name, state in platform.status().items())
                 if line != last:

@@ -15,7 +15,7 @@ import httpx
 import redis
 import redis.asyncio as aioredis
 
-from common.outbox import EPOCH_KEY
+from common.outbox import EPOCH_KEY, archive_hwm_key
 from common.progress import clamp_positions
 from infra.runtime.components import admin_password_file, pii_key_file, redis_url, tansu_argv, valkey_argv
 from infra.runtime.errors import PlatformError
@@ -107,6 +107,46 @@ class Platform:
         self.parts.pop("broker").kill()
         self._start_broker(timeout)
         self._start_application(timeout)
+
+    def compact_broker(self, timeout: float = 120.0) -> None:
+        """Start a new broker and refill it from the archive, which writes each partition back in batches of
+        up to 1 MB. Tansu's memory engine answers every fetch that returns records by walking all the
+        batches the partition holds, and the services publish most records one to a batch: a topic of
+        20,000 such batches makes each of its readers cost the broker a large part of a core (README
+        "Operations"). The parts stop first, the archiver last once it has taken in what they published
+        (an outbox would publish anything it missed again), then start as after a broker's crash."""
+        if "archiver" not in self.wanted:
+            raise PlatformError("without the archiver a new broker would start empty: nothing to compact from")
+        others = [n for n in reversed(self.wanted) if n in self.parts and n != "archiver"]
+        stop_together([self.parts.pop(n) for n in others], timeout=15.0)
+        if "archiver" in self.parts:
+            if not self._archive_settles(timeout=60.0):
+                self.say("the archive was still moving after 60 s: the outboxes will publish the rest again")
+            self.parts.pop("archiver").stop()
+        self.parts.pop("broker").stop()
+        self._start_broker(timeout)
+        self._start_application(timeout)
+
+    def archived_records(self) -> int:
+        """How many records the archive holds of the current broker's topics (its marks in Valkey)."""
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=5)
+        try:
+            epoch = (client.get(EPOCH_KEY) or b"0").decode()
+            return sum(int(v) for v in client.hvals(archive_hwm_key(epoch)))
+        finally:
+            client.close()
+
+    def _archive_settles(self, timeout: float, quiet_s: float = 3.0) -> bool:
+        """The archive's marks stay the same for `quiet_s`: with nothing publishing, it has what there was."""
+        deadline, last, since = time.monotonic() + timeout, -1, time.monotonic()
+        while time.monotonic() < deadline:
+            held = self.archived_records()
+            if held != last:
+                last, since = held, time.monotonic()
+            elif time.monotonic() - since >= quiet_s:
+                return True
+            time.sleep(0.25)
+        return False
 
     def _start_application(self, timeout: float) -> None:
         for part in self._application_parts():

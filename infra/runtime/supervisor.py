@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass
 
@@ -57,3 +58,44 @@ class Supervisor:
     def _note(self, name: str, what: str) -> None:
         self.events.append((time.time(), name, what))
         self.platform.say(f"{name} {what}")
+
+
+class Compaction:
+    """Compacts the embedded broker (`Platform.compact_broker`) once a day at `at`, local time, when it has
+    taken at least `after_records` records since it started or was last compacted: some 20 s in which
+    the parts are down (the gateway too: clients retry with their Idempotency-Key), at an hour nobody
+    works. Never without the archiver, which a new broker is refilled from."""
+
+    def __init__(self, platform: Platform, at: dt.time | None, after_records: int, now: dt.datetime) -> None:
+        self.platform, self.at, self.after_records = platform, at, after_records
+        self.enabled = at is not None and "archiver" in platform.wanted
+        self._last_day = now.date() if at is not None and now.time() >= at else None  # not straight after start
+        self._held = platform.archived_records() if self.enabled else 0
+
+    def check(self, now: dt.datetime) -> None:
+        if not self.enabled or self.at is None or now.time() < self.at or self._last_day == now.date():
+            return
+        self._last_day = now.date()
+        taken = self.platform.archived_records() - self._held
+        if taken < self.after_records:
+            self.platform.say(f"broker compaction not needed: {taken} records since the last")
+            return
+        started = time.monotonic()
+        self.platform.say(f"compacting the broker ({taken} records since the last): the parts stop meanwhile")
+        self.platform.compact_broker()
+        self._held = self.platform.archived_records()
+        self.platform.say(f"broker compacted and every part back in {time.monotonic() - started:.1f} s")
+
+
+def compaction_schedule(environ: dict[str, str]) -> tuple[dt.time | None, int]:
+    """`PLATFORM_COMPACT_AT` (HH:MM, local time; default 04:00, `off` for never) and
+    `PLATFORM_COMPACT_AFTER_RECORDS` (default 10000); a bad value is an error naming the variable."""
+    at = environ.get("PLATFORM_COMPACT_AT", "04:00").strip()
+    try:
+        when = None if at.lower() in ("", "off") else dt.time.fromisoformat(at)
+    except ValueError:
+        raise PlatformError(f"PLATFORM_COMPACT_AT={at!r}: give a time of day as HH:MM, or off") from None
+    after = environ.get("PLATFORM_COMPACT_AFTER_RECORDS", "10000").strip()
+    if not after.isdigit():
+        raise PlatformError(f"PLATFORM_COMPACT_AFTER_RECORDS={after!r}: give a whole number of records")
+    return when, int(after)
