@@ -129,23 +129,20 @@ class Platform:
 
     def archived_records(self) -> int:
         """How many records the archive holds of the current broker's topics (its marks in Valkey)."""
-        client = redis.Redis.from_url(self.redis_url, socket_timeout=5)
-        try:
-            epoch = (client.get(EPOCH_KEY) or b"0").decode()
-            return sum(int(v) for v in client.hvals(archive_hwm_key(epoch)))
-        finally:
-            client.close()
+        with redis.Redis.from_url(self.redis_url, socket_timeout=5) as client:
+            return _archived(client)
 
     def _archive_settles(self, timeout: float, quiet_s: float = 3.0) -> bool:
         """The archive's marks stay the same for `quiet_s`: with nothing publishing, it has what there was."""
         deadline, last, since = time.monotonic() + timeout, -1, time.monotonic()
-        while time.monotonic() < deadline:
-            held = self.archived_records()
-            if held != last:
-                last, since = held, time.monotonic()
-            elif time.monotonic() - since >= quiet_s:
-                return True
-            time.sleep(0.25)
+        with redis.Redis.from_url(self.redis_url, socket_timeout=5) as client:
+            while time.monotonic() < deadline:
+                held = _archived(client)
+                if held != last:
+                    last, since = held, time.monotonic()
+                elif time.monotonic() - since >= quiet_s:
+                    return True
+                time.sleep(0.25)
         return False
 
     def _start_application(self, timeout: float) -> None:
@@ -323,6 +320,11 @@ class Platform:
             )
             for name, part in self.parts.items()
         }
+
+
+def _archived(client: redis.Redis) -> int:
+    epoch = (client.get(EPOCH_KEY) or b"0").decode()
+    return sum(int(v) for v in client.hvals(archive_hwm_key(epoch)))
 
 
 def _answers(call: Callable[[], object]) -> bool:

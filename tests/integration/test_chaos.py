@@ -91,7 +91,7 @@ def test_a_compacted_broker_holds_the_same_records_and_the_platform_goes_on(cras
         assert _issue_number(client, before["status_url"], auth), "no issue before the compaction"
     topics = {SUBMISSIONS.name, ISSUE_EVENTS.name}
     held = asyncio.run(high_watermarks(crashing_platform.kafka_bootstrap, topics))
-    assert sum(held.values()) > 100  # the chaos run's intakes and their events
+    assert sum(held.values()) >= 3  # at least the submission above, its IssueReceived and IssueTriaged
     old_broker = crashing_platform.parts["broker"].process
 
     crashing_platform.compact_broker()
