@@ -1,7 +1,8 @@
 """How long the broker may hold a consumer's fetch: short while records come, longer once none have.
 
-Tansu answers a held fetch only when its wait ends (COMPONENTS.md), so a consumer asks again after every
-wait, and each ask costs the broker and the consumer CPU whether or not anything came. With every wait at
+A consumer with nothing to read asks again after every wait, and each ask costs the broker and the
+consumer CPU whether or not anything came (Tansu answers a held fetch once records come, but late: with one
+reader, a record waited up to about half the wait, README "Benchmark"). With every wait at
 20 ms an idle platform burnt 0.45-0.52 of a core; with every wait at 100 ms, 0.27-0.33 (README
 "Benchmark"). A `FetchPace` keeps the short wait while records come and lengthens it once none has come
 for `quiet_after_s`; the first record after a quiet spell may then wait up to the long wait, and the

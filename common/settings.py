@@ -21,8 +21,8 @@ class BaseSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     kafka_heartbeat_interval_ms: int = 3_000
     kafka_fetch_max_wait_ms: int = 20
     # For topics that carry a few records a minute (outcomes, replies, ratings) and the registry's cache in
-    # oversight. Tansu answers a waiting fetch only when its wait ends, so every consumer asks again after
-    # each wait: at 20 ms each costs the broker and itself ~2 % of a core doing nothing (README "Benchmark").
+    # oversight. A consumer with nothing to read asks again after each wait: at 20 ms each costs the broker
+    # and itself ~2 % of a core doing nothing (README "Benchmark").
     kafka_fetch_max_wait_quiet_ms: int = 100
     # A consumer at the short wait takes the quiet one after this long without a record, and the short one
     # again when records come (`common.fetch_pace`); 0 keeps the short wait always.

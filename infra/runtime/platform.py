@@ -113,8 +113,9 @@ class Platform:
         up to 1 MB. Tansu's memory engine answers every fetch that returns records by walking all the
         batches the partition holds, and the services publish most records one to a batch: a topic of
         20,000 such batches makes each of its readers cost the broker a large part of a core (README
-        "Operations"). The parts stop first, the archiver last once it has taken in what they published
-        (an outbox would publish anything it missed again), then start as after a broker's crash."""
+        "Nothing lost", broker compaction). The parts stop first, the archiver last once it has taken in
+        what they published (an outbox would publish anything it missed again), then start as after a
+        broker's crash."""
         if "archiver" not in self.wanted:
             raise PlatformError("without the archiver a new broker would start empty: nothing to compact from")
         others = [n for n in reversed(self.wanted) if n in self.parts and n != "archiver"]

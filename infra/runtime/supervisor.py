@@ -73,17 +73,19 @@ class Compaction:
         self._held = platform.archived_records() if self.enabled else 0
 
     def check(self, now: dt.datetime) -> None:
-        if not self.enabled or self.at is None or now.time() < self.at or self._last_day == now.date():
+        if not self.enabled or now.time() < self.at or self._last_day == now.date():
             return
         self._last_day = now.date()
-        taken = self.platform.archived_records() - self._held
-        if taken < self.after_records:
-            self.platform.say(f"broker compaction not needed: {taken} records since the last")
+        held = self.platform.archived_records()
+        if held - self._held < self.after_records:
+            self.platform.say(f"broker compaction not needed: {held - self._held} records since the last")
             return
         started = time.monotonic()
-        self.platform.say(f"compacting the broker ({taken} records since the last): the parts stop meanwhile")
+        self.platform.say(f"compacting the broker ({held - self._held} records since the last): the parts stop")
         self.platform.compact_broker()
-        self._held = self.platform.archived_records()
+        # what the new broker was refilled with: what the archive held (no reading of the new epoch's marks,
+        # which the archiver writes only as it goes over each partition again)
+        self._held = held
         self.platform.say(f"broker compacted and every part back in {time.monotonic() - started:.1f} s")
 
 
