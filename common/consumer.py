@@ -1,9 +1,17 @@
 """How every service consumes: batches, at-least-once, idempotent by event id, poison to dead-letter.
 
-A batch is fetched, each message decoded and handled inside its own trace span, the resulting
-records published and acknowledged by the broker, the handled event ids marked, and only then the
-offsets committed. A crash anywhere before the commit redelivers the batch; handlers are idempotent
-and derive their output event ids from their input, so the redelivery changes nothing downstream.
+A batch is fetched, each message decoded and handled inside its own trace span, the handlers' state
+stored, the resulting records published and acknowledged by the broker, and only then the handled
+event ids marked and the group's position advanced (in Valkey, in one transaction). A crash anywhere
+before that transaction redelivers the batch; handlers are idempotent and derive their output event
+ids from their input, so the redelivery changes nothing downstream.
+
+The batches overlap: once a batch's state is stored, the next one is fetched and handled while the
+broker acknowledges the first one's records and its marks are written (its *confirmation*). What the
+next batch reads is already stored, and nothing is given up: a batch's records are published only
+after every earlier batch's records were acknowledged, and its marks written only after theirs, so
+order per partition and "marked means published" hold as before. A confirmation that fails rewinds
+the consumer to the first batch not confirmed, as a crash would.
 """
 
 from __future__ import annotations
@@ -13,14 +21,16 @@ import contextlib
 import hashlib
 import itertools
 import logging
+import time
 import typing
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 import redis.asyncio as aioredis
 import redis.exceptions
-from aiokafka import ConsumerRebalanceListener
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -53,6 +63,9 @@ tracer = trace.get_tracer(__name__)
 
 Handler = Callable[[Any], Awaitable[list[Outgoing]]]
 BATCH_WAIT_MS = 1000  # how long one wait for records may last; it ends early when any come
+UNCONFIRMED_MAX = 4  # batches handled and not yet confirmed, at most: the next waits for the oldest
+COMMIT_EVERY_S = 1.0  # how often the broker hears the group's position (Valkey's is the one used)
+REWIND_PAUSE_S = 1.0  # after a failure, before fetching again: a broker or Valkey that is down stays so a while
 
 # Failures of the platform, not of the message: rewind and try the batch again, never dead-letter.
 TRANSIENT: tuple[type[BaseException], ...] = (
@@ -78,15 +91,36 @@ class _ResumeFromState(ConsumerRebalanceListener):
         self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        return None
+        await self._consumer.drain()  # what is in hand is confirmed (or failed) before another takes it
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         self._consumer.watch_pace()
+        self._consumer.forget_unconfirmed()  # drained on revocation; from here Valkey's positions rule
         kafka = self._consumer._subscriber.consumer
         stored = await self._consumer._positions.stored()
         for tp in assigned:
             if (tp.topic, tp.partition) in stored:
                 kafka.seek(tp, stored[(tp.topic, tp.partition)])
+
+
+class _Batch:
+    """A batch handled and not yet confirmed: where to rewind to if it is not, and how far it got."""
+
+    __slots__ = ("acknowledged", "confirmed", "earliest")
+
+    def __init__(self, records: tuple[Any, ...]) -> None:
+        self.earliest: dict[TopicPartition, int] = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            self.earliest[tp] = min(self.earliest.get(tp, r.offset), r.offset)
+        loop = asyncio.get_running_loop()
+        self.acknowledged: asyncio.Future[bool] = loop.create_future()  # its records are all in the broker
+        self.confirmed: asyncio.Future[bool] = loop.create_future()  # and its marks are written
+
+    def failed(self) -> None:
+        for step in (self.acknowledged, self.confirmed):
+            if not step.done():
+                step.set_result(False)
 
 
 class DeadLetter(Exception):
@@ -140,7 +174,9 @@ class Consumer:
             group_id=group,
             batch=True,
             max_records=settings.kafka_max_records,
-            ack_policy=AckPolicy.NACK_ON_ERROR,  # commit after the work is stored, rewind on failure
+            # The consumer confirms and rewinds by itself (`_confirm`, `_rewind_if_failed`); the broker
+            # hears the position now and then (`_commit_now_and_then`), never past what Valkey holds.
+            ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",  # a new group must not skip what was published before it
             # How long the broker may hold a fetch open: the services' default (20 ms) where latency
             # matters; longer where it does not, since every open fetch costs Tansu CPU (COMPONENTS.md).
@@ -156,8 +192,24 @@ class Consumer:
         # 200 ms, cost up to 400). aiokafka's `getmany` returns the moment the fetcher holds records, so
         # the loop waits there instead, and never sleeps. (The fetcher itself fetches in the background.)
         self._subscriber.get_msg = self._next_batch
+        self._unconfirmed: deque[_Batch] = deque()
+        self._confirmations: set[asyncio.Task[None]] = set()
+        self._committed_at, self._committing = 0.0, False
+        self._commit_later: asyncio.TimerHandle | None = None
+        self._position: dict[TopicPartition, int] = {}  # the next offset per partition, as confirmed
+        stop = getattr(self._subscriber, "stop", None)
+        if stop is not None:  # FastStream stops the subscribers before the producer: confirm what is in hand
+
+            async def stop_then_confirm() -> None:
+                await stop()
+                await self.drain()
+                if self._commit_later is not None:
+                    self._commit_later.cancel()
+
+            self._subscriber.stop = stop_then_confirm
 
     async def _next_batch(self, consumer: Any) -> tuple[Any, ...]:
+        await self._rewind_if_failed(consumer)
         batches = await consumer.getmany(timeout_ms=BATCH_WAIT_MS, max_records=self.settings.kafka_max_records)
         return tuple(itertools.chain.from_iterable(batches.values()))
 
@@ -174,15 +226,125 @@ class Consumer:
 
     async def _on_batch(self, _body: Any) -> None:
         self._pace.came(self._subscriber.consumer)  # records came: the short wait from the next fetch on
-        records = self.broker.context.get_local("message").raw_message
-        try:
-            await self.process(records)
-        except TRANSIENT as exc:
-            log.warning("transient failure, batch will be retried", extra={"error": repr(exc), "group": self.group})
-            await asyncio.sleep(1.0)  # the rewind refetches at once: do not spin
-            raise
+        await self.process(self.broker.context.get_local("message").raw_message)
 
     async def process(self, records: tuple[Any, ...]) -> None:
+        """Handle a batch and store the handlers' state; its confirmation goes on in the background
+        (`drain` waits for it). A failure here is logged and rewound at the next fetch."""
+        batch = _Batch(records)
+        earlier = self._unconfirmed[-1] if self._unconfirmed else None
+        self._unconfirmed.append(batch)
+        try:
+            while len(self._unconfirmed) > UNCONFIRMED_MAX:
+                if not await self._unconfirmed[0].confirmed:
+                    raise _EarlierFailed
+                self._unconfirmed.popleft()
+            out, handled = await self._handle_batch(records)
+        except Exception as exc:
+            batch.failed()
+            _log_failure(exc, self.group)
+            return
+        task = asyncio.create_task(self._confirm(batch, earlier, out, handled, records))
+        self._confirmations.add(task)
+        task.add_done_callback(self._confirmations.discard)
+
+    async def _confirm(
+        self, batch: _Batch, earlier: _Batch | None, out: list[Outgoing], handled: list[str], records: tuple[Any, ...]
+    ) -> None:
+        try:
+            if earlier is not None and not await earlier.acknowledged:
+                raise _EarlierFailed
+            published = await publish_all(self.broker, out)
+            batch.acknowledged.set_result(True)
+            if earlier is not None and not await earlier.confirmed:
+                raise _EarlierFailed
+            async with self._redis.pipeline(transaction=True) as pipe:  # marks, position and outbox together
+                self._processed.mark(pipe, handled)
+                self._positions.advance(pipe, records)
+                if self.outbox:
+                    self.outbox.keep(pipe, published)
+                await pipe.execute()
+            batch.confirmed.set_result(True)
+        except Exception as exc:
+            batch.failed()
+            _log_failure(exc, self.group)
+            return
+        finally:
+            batch.failed()  # cancelled (a stop cut it short): as good as failed
+        for r in records:
+            self._position[TopicPartition(r.topic, r.partition)] = r.offset + 1
+        self._commit_now_and_then()
+
+    async def drain(self) -> None:
+        """Wait until every batch handled so far is confirmed, or has failed."""
+        while self._confirmations:
+            await asyncio.gather(*self._confirmations, return_exceptions=True)
+
+    def forget_unconfirmed(self) -> None:
+        self._unconfirmed.clear()
+
+    async def _rewind_if_failed(self, consumer: Any) -> None:
+        """Forget the batches confirmed; if one failed, seek back to the first not confirmed (every later
+        one fails with it, never confirmed past it) and fetch again from there after a pause."""
+        while self._unconfirmed and self._unconfirmed[0].confirmed.done() and self._unconfirmed[0].confirmed.result():
+            self._unconfirmed.popleft()
+        if not any(b.confirmed.done() and not b.confirmed.result() for b in self._unconfirmed):
+            return
+        await asyncio.wait([b.confirmed for b in self._unconfirmed])
+        while self._unconfirmed and self._unconfirmed[0].confirmed.result():
+            self._unconfirmed.popleft()
+        earliest: dict[TopicPartition, int] = {}
+        for batch in self._unconfirmed:
+            for tp, offset in batch.earliest.items():
+                earliest[tp] = min(earliest.get(tp, offset), offset)
+        self._unconfirmed.clear()
+        assigned = consumer.assignment()
+        for tp, offset in earliest.items():
+            if tp in assigned:  # a partition taken away meanwhile is sought by its new owner, from Valkey
+                consumer.seek(tp, offset)
+        log.warning("batches not confirmed: fetching them again", extra={"group": self.group, "from": str(earliest)})
+        await asyncio.sleep(REWIND_PAUSE_S)
+
+    def _commit_now_and_then(self) -> None:
+        """Tell the broker the confirmed position at most once a `COMMIT_EVERY_S`, off the batches' path.
+        Only for tools that read the group's committed offsets: the consumer resumes from Valkey's."""
+        wait = self._committed_at + COMMIT_EVERY_S - time.monotonic()
+        if self._committing or self._commit_later is not None:
+            return
+        if wait > 0:  # the last batch of a burst is told too, a little later
+            self._commit_later = asyncio.get_running_loop().call_later(wait, self._commit_when_due)
+            return
+        kafka = getattr(self._subscriber, "consumer", None)
+        try:
+            assigned = kafka.assignment() if kafka is not None else set()
+        except Exception:  # the consumer stopping
+            return
+        offsets = {tp: offset for tp, offset in self._position.items() if tp in assigned}
+        if not offsets:
+            return
+        self._committing, self._committed_at = True, time.monotonic()
+
+        async def commit() -> None:
+            try:
+                await kafka.commit(offsets)
+            except Exception as exc:  # a rebalance under way, a broker away: the next one will do
+                log.debug("position not committed to the broker", extra={"error": repr(exc), "group": self.group})
+            finally:
+                self._committing = False
+            if any(self._position.get(tp) != offset for tp, offset in offsets.items()):
+                self._commit_now_and_then()  # batches confirmed meanwhile: told at the next turn
+
+        task = asyncio.create_task(commit())
+        self._confirmations.add(task)
+        task.add_done_callback(self._confirmations.discard)
+
+    def _commit_when_due(self) -> None:
+        self._commit_later = None
+        self._commit_now_and_then()
+
+    async def _handle_batch(self, records: tuple[Any, ...]) -> tuple[list[Outgoing], list[str]]:
+        """Decode and handle each record once, and store the handlers' state: what to publish, and the
+        event ids handled."""
         decoded: list[tuple[Any, Message]] = []
         undecodable: dict[str, tuple[Any, str]] = {}  # stable id -> (record, reason)
         for record in records:
@@ -214,13 +376,7 @@ class Consumer:
             handled.append(event_id)
         if self._flush:
             await self._flush()  # the handlers' state, before anything they caused is published
-        published = await publish_all(self.broker, out)
-        async with self._redis.pipeline(transaction=True) as pipe:  # state, marks and position together
-            self._processed.mark(pipe, handled)
-            self._positions.advance(pipe, records)
-            if self.outbox:
-                self.outbox.keep(pipe, published)
-            await pipe.execute()
+        return out, handled
 
     async def _handle_one(self, record: Any, message: Message) -> list[Outgoing]:
         issue_id = getattr(message, "issue_id", None)
@@ -290,6 +446,19 @@ class Consumer:
         }
         key = record.key.decode("utf-8", "replace") if record.key else ""
         return Outgoing(DEAD_LETTER.name, key, record.value or b"", headers)
+
+
+class _EarlierFailed(Exception):
+    """An earlier batch was not confirmed: this one is fetched again with it."""
+
+
+def _log_failure(exc: Exception, group: str) -> None:
+    if isinstance(exc, _EarlierFailed):
+        return
+    if isinstance(exc, TRANSIENT):
+        log.warning("transient failure, batch will be retried", extra={"error": repr(exc), "group": group})
+    else:
+        log.error("batch failed, will be retried", exc_info=exc, extra={"group": group})
 
 
 async def _undecoded(_message: Any) -> None:
