@@ -49,6 +49,7 @@ def make_broker(settings: BaseSettings, client_id: str) -> KafkaBroker:
         enable_idempotence=settings.kafka_idempotence,
         graceful_timeout=15.0,
         max_request_size=MAX_RECORD_BYTES,
+        max_batch_size=settings.kafka_max_batch_bytes,
         logger=logging.getLogger(f"{client_id}.broker"),
         log_level=logging.DEBUG,
     )
