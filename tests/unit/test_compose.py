@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from common.settings import env_names
+from common.bus import MAX_RECORD_BYTES
+from common.settings import BaseSettings, env_names
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -129,3 +130,10 @@ def test_valkey_keeps_an_append_only_file_and_requires_a_password(services: dict
     assert "--appendonly yes" in command and "--appendfsync everysec" in command
     assert "--requirepass ${VALKEY_PASSWORD" in command
     assert services["valkey"]["volumes"]
+
+
+def test_kafka_takes_the_largest_record_and_batch_the_parts_send(services: dict[str, dict[str, Any]]) -> None:
+    """A roster import is one record of up to MAX_RECORD_BYTES; Kafka's default (~1 MB) would refuse it."""
+    allowed = int(services["kafka"]["environment"]["KAFKA_MESSAGE_MAX_BYTES"])
+    assert allowed >= MAX_RECORD_BYTES
+    assert allowed >= BaseSettings().kafka_max_batch_bytes
