@@ -244,9 +244,7 @@ class Consumer:
             batch.failed()
             _log_failure(exc, self.group)
             return
-        task = asyncio.create_task(self._confirm(batch, earlier, out, handled, records))
-        self._confirmations.add(task)
-        task.add_done_callback(self._confirmations.discard)
+        self._in_background(self._confirm(batch, earlier, out, handled, records))
 
     async def _confirm(
         self, batch: _Batch, earlier: _Batch | None, out: list[Outgoing], handled: list[str], records: tuple[Any, ...]
@@ -266,14 +264,19 @@ class Consumer:
                 await pipe.execute()
             batch.confirmed.set_result(True)
         except Exception as exc:
-            batch.failed()
             _log_failure(exc, self.group)
             return
         finally:
-            batch.failed()  # cancelled (a stop cut it short): as good as failed
+            batch.failed()  # whatever it did not get to (an error, or a stop that cut it short) failed
         for r in records:
             self._position[TopicPartition(r.topic, r.partition)] = r.offset + 1
         self._commit_now_and_then()
+
+    def _in_background(self, work: Awaitable[None]) -> None:
+        """Run `work` as a task that `drain` waits for."""
+        task = asyncio.ensure_future(work)
+        self._confirmations.add(task)
+        task.add_done_callback(self._confirmations.discard)
 
     async def drain(self) -> None:
         """Wait until every batch handled so far is confirmed, or has failed."""
@@ -286,13 +289,11 @@ class Consumer:
     async def _rewind_if_failed(self, consumer: Any) -> None:
         """Forget the batches confirmed; if one failed, seek back to the first not confirmed (every later
         one fails with it, never confirmed past it) and fetch again from there after a pause."""
-        while self._unconfirmed and self._unconfirmed[0].confirmed.done() and self._unconfirmed[0].confirmed.result():
-            self._unconfirmed.popleft()
+        self._forget_confirmed()
         if not any(b.confirmed.done() and not b.confirmed.result() for b in self._unconfirmed):
             return
         await asyncio.wait([b.confirmed for b in self._unconfirmed])
-        while self._unconfirmed and self._unconfirmed[0].confirmed.result():
-            self._unconfirmed.popleft()
+        self._forget_confirmed()
         earliest: dict[TopicPartition, int] = {}
         for batch in self._unconfirmed:
             for tp, offset in batch.earliest.items():
@@ -304,6 +305,10 @@ class Consumer:
                 consumer.seek(tp, offset)
         log.warning("batches not confirmed: fetching them again", extra={"group": self.group, "from": str(earliest)})
         await asyncio.sleep(REWIND_PAUSE_S)
+
+    def _forget_confirmed(self) -> None:
+        while self._unconfirmed and self._unconfirmed[0].confirmed.done() and self._unconfirmed[0].confirmed.result():
+            self._unconfirmed.popleft()
 
     def _commit_now_and_then(self) -> None:
         """Tell the broker the confirmed position at most once a `COMMIT_EVERY_S`, off the batches' path.
@@ -334,9 +339,7 @@ class Consumer:
             if any(self._position.get(tp) != offset for tp, offset in offsets.items()):
                 self._commit_now_and_then()  # batches confirmed meanwhile: told at the next turn
 
-        task = asyncio.create_task(commit())
-        self._confirmations.add(task)
-        task.add_done_callback(self._confirmations.discard)
+        self._in_background(commit())
 
     def _commit_when_due(self) -> None:
         self._commit_later = None
