@@ -47,6 +47,7 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
             flush=flush,
             # The work lists a tenth of a second later are fine, and the broker answers fewer fetches.
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_quiet_ms,
+            gather_ms=settings.kafka_gather_ms,
         )
 
         reviews = ReviewOutcomes(redis)
@@ -64,6 +65,7 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
             handle=note_review,
             flush=reviews.flush,
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_quiet_ms,
+            gather_ms=settings.kafka_gather_ms,
         )
 
         outcomes = RegistryOutcomes(redis)
@@ -80,6 +82,7 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
             group=f"{settings.projector_group}-registry",
             handle=note_outcome,
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_quiet_ms,
+            gather_ms=settings.kafka_gather_ms,
         )
 
     return attach

@@ -36,6 +36,7 @@ def wire(settings: FeedbackSettings):  # type: ignore[no-untyped-def]
             outbox=outbox,
             **batch_hooks(deps.states),
             fetch_max_wait_ms=settings.events_fetch_max_wait_ms,
+            gather_ms=settings.kafka_gather_ms,
             skip_own=True,  # feedback's own events are in its copy before they are published
         )
         Consumer(
@@ -48,6 +49,7 @@ def wire(settings: FeedbackSettings):  # type: ignore[no-untyped-def]
             outbox=outbox,
             **batch_hooks(deps.states),
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_quiet_ms,
+            gather_ms=settings.kafka_gather_ms,
         )
         return []
 

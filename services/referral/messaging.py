@@ -50,6 +50,8 @@ def wire(settings: ReferralSettings):  # type: ignore[no-untyped-def]
                 flush=flush,
                 fetch_max_wait_ms=fetch_max_wait_ms,
                 skip_own=topic is ISSUE_EVENTS,  # its own events are in its copy before they are published
+                # an assignment is on the path to its referral; a department's reply is seen in a list later
+                gather_ms=0 if topic is ISSUE_EVENTS else settings.kafka_gather_ms,
             )
         return [topics]  # started before the consumers, stopped after them
 

@@ -84,6 +84,7 @@ def wire(settings: RegistrySettings):  # type: ignore[no-untyped-def]
             wants=USAGE_EVENTS,
             # Counts a tenth of a second later are fine: a removal first waits for them to catch up.
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_quiet_ms,
+            gather_ms=settings.kafka_gather_ms,
         )
         return [registry, catch_up]  # started before the consumers
 

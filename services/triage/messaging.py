@@ -59,6 +59,8 @@ def wire(settings: TriageSettings):  # type: ignore[no-untyped-def]
                 prefetch=partial(prefetch, deps=deps),
                 flush=partial(flush, deps=deps),
                 skip_own=topic is ISSUE_EVENTS,  # triage's own events are in its copy before they are published
+                # a decision is on the path to its referral; an intake's triage is seen in a list later
+                gather_ms=settings.kafka_gather_ms if topic is ISSUE_EVENTS else 0,
             )
 
         async def month_end_step() -> None:

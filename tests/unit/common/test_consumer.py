@@ -21,7 +21,7 @@ from faststream.kafka import KafkaBroker
 
 import common.consumer as consumer_module
 from common.bus import Outgoing
-from common.consumer import BATCH_WAIT_MS, UNCONFIRMED_MAX, Consumer
+from common.consumer import BATCH_WAIT_MS, GATHER_LAST_MS, UNCONFIRMED_MAX, Consumer
 from common.outbox import Outbox
 from common.settings import BaseSettings, load_settings
 from contracts.issues import IssueReceived
@@ -312,6 +312,57 @@ async def test_the_batch_loop_waits_in_the_fetcher_and_never_sleeps(monkeypatch:
     assert await subscriber.get_msg(fetcher) == ()
     assert await subscriber.get_msg(fetcher) == ("a", "b", "c")
     assert fetcher.waits == [(BATCH_WAIT_MS, SETTINGS.kafka_max_records)] * 2
+
+
+class Trickle:
+    """aiokafka's consumer as the batch loop sees it, on a clock: each answer comes after so many seconds (an
+    empty one after the whole wait)."""
+
+    def __init__(self, now: list[float], answers: list[tuple[dict[str, list[str]], float]]) -> None:
+        self.now, self.answers, self.waits = now, answers, []
+
+    async def getmany(self, timeout_ms: int, max_records: int | None = None) -> dict[str, list[str]]:
+        self.waits.append(timeout_ms)
+        answer, after_s = self.answers.pop(0)
+        self.now[0] += after_s if answer else timeout_ms / 1000
+        return answer
+
+
+async def test_a_consumer_off_the_waited_paths_gathers_what_comes_into_one_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With `gather_ms`, the first record after a pause makes a batch at once. While records keep coming, the
+    next batch is fetched `gather_ms` after the last one began (records gather in the broker and the fetcher
+    meanwhile), with one short wait more for what the fetcher had not asked for yet. A batch that took longer
+    than `gather_ms` is followed at once."""
+    now, slept = [1000.0], []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 3))
+        now[0] += seconds
+
+    monkeypatch.setattr(consumer_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(consumer_module.asyncio, "sleep", sleep)
+    consumer = consumer_on(FakeBroker(), FakeRedis(), Handler(), gather_ms=100)
+    fetcher = Trickle(now, [({"p0": ["a"]}, 0.5)])
+    assert await consumer._next_batch(fetcher) == ("a",)  # after a pause: at once
+    assert slept == [] and fetcher.waits == [BATCH_WAIT_MS]
+
+    now[0] += 0.03  # the batch took 30 ms; records keep coming
+    fetcher = Trickle(now, [({"p0": ["b"]}, 0.0), ({"p1": ["c"]}, 0.002)])
+    assert await consumer._next_batch(fetcher) == ("b", "c")
+    assert slept == [0.07] and fetcher.waits == [BATCH_WAIT_MS, GATHER_LAST_MS]
+
+    now[0] += 0.2  # this one took 200 ms
+    fetcher = Trickle(now, [({"p0": ["d"]}, 0.0)])
+    assert await consumer._next_batch(fetcher) == ("d",)
+    assert slept == [0.07] and fetcher.waits == [BATCH_WAIT_MS]
+
+    on_the_path = consumer_on(FakeBroker(), FakeRedis(), Handler())  # without `gather_ms`: never
+    fetcher = Trickle(now, [({"p0": ["e"]}, 0.0), ({"p0": ["f"]}, 0.0)])
+    assert await on_the_path._next_batch(fetcher) == ("e",)
+    assert await on_the_path._next_batch(fetcher) == ("f",)
+    assert slept == [0.07] and fetcher.waits == [BATCH_WAIT_MS] * 2
 
 
 TP = TopicPartition(ISSUE_EVENTS.name, 3)
