@@ -245,7 +245,9 @@ class Platform:
         }
 
     def _health_port(self, index: int) -> int:
-        return self.ports.health_base + index if self.ports.health_base else free_port()
+        if self.ports.health_base:
+            return self.ports.health_base + index
+        return self.ports.health[index - 1] if index <= len(self.ports.health) else free_port()
 
     def _application_parts(self) -> list[Part]:
         parts = []
@@ -283,7 +285,7 @@ class Platform:
     def _wait_healthy(self, timeout: float) -> None:
         waiting = [p for p in self.parts.values() if p.health_url]
         for part in waiting:
-            self._await(part.name, lambda p=part: _healthy(p.health_url), timeout)
+            self._await(part.name, lambda p=part: _healthy(p.health_url, p.name), timeout)
             self.say(f"{part.name} is healthy")
 
     def _await(self, name: str, ready: Callable[[], bool], timeout: float) -> None:
@@ -308,13 +310,13 @@ class Platform:
         part.stop()
         part.start(REPO)
         if part.health_url:
-            self._await(name, lambda: _healthy(part.health_url), timeout)
+            self._await(name, lambda: _healthy(part.health_url, name), timeout)
 
     def status(self) -> dict[str, str]:
         return {
             name: (
                 "healthy"
-                if part.running and (not part.health_url or _healthy(part.health_url))
+                if part.running and (not part.health_url or _healthy(part.health_url, part.name))
                 else "running"
                 if part.running
                 else "stopped"
@@ -343,8 +345,10 @@ def _connects(port: int) -> bool:
         return False
 
 
-def _healthy(url: str | None) -> bool:
+def _healthy(url: str | None, name: str) -> bool:
+    """The part answers healthy at its URL; another part answering there (given the same port) is not it."""
     try:
-        return url is not None and httpx.get(url, timeout=2.0).status_code == 200
-    except httpx.HTTPError:
+        answer = httpx.get(url, timeout=2.0) if url is not None else None
+        return answer is not None and answer.status_code == 200 and answer.json().get("service") == name
+    except (httpx.HTTPError, ValueError):
         return False

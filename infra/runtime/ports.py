@@ -9,6 +9,8 @@ from dataclasses import dataclass, fields
 
 from infra.runtime.errors import PlatformError
 
+HEALTH_PORTS = 12  # health endpoints a platform may need: the archiver, the services, the projector, spares
+
 
 @dataclass(frozen=True)
 class Ports:
@@ -16,6 +18,7 @@ class Ports:
     redis: int = 16379
     gateway: int = 8000
     health_base: int = 18080  # one health port per service from here on
+    health: tuple[int, ...] = ()  # or these, one per service in turn (`free`, with `health_base=0`)
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -32,24 +35,27 @@ class Ports:
 
     @classmethod
     def free(cls) -> Ports:
-        """Ports nobody is listening on now (for tests: two runs never clash)."""
-        socks = [socket.socket() for _ in range(4)]
+        """Ports nobody is listening on now (for tests: two runs never clash), all taken at once, so none is
+        given out twice: ports asked for one at a time can be the same one again, once the first is let go."""
+        socks = [socket.socket() for _ in range(3 + HEALTH_PORTS)]
         try:
             for s in socks:
                 s.bind(("127.0.0.1", 0))
-            return cls(*(s.getsockname()[1] for s in socks[:3]), health_base=0)
+            ports = [s.getsockname()[1] for s in socks]
+            return cls(*ports[:3], health_base=0, health=tuple(ports[3:]))
         finally:
             for s in socks:
                 s.close()
 
     def check_free(self) -> None:
         for f in fields(self):
-            port = getattr(self, f.name)
-            if port and not _port_free(port):
-                raise PlatformError(
-                    f"port {port} ({f.name}) is already in use on 127.0.0.1: "
-                    f"stop what holds it or choose another (see README, 'Ports')"
-                )
+            value = getattr(self, f.name)
+            for port in value if isinstance(value, tuple) else (value,):
+                if port and not _port_free(port):
+                    raise PlatformError(
+                        f"port {port} ({f.name}) is already in use on 127.0.0.1: "
+                        f"stop what holds it or choose another (see README, 'Ports')"
+                    )
 
 
 def _port_free(port: int) -> bool:

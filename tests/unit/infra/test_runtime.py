@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import stat
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 
 from infra.runtime.components import redis_url, tansu_argv, valkey_argv, valkey_password
-from infra.runtime.platform import PlatformError, Ports
+from infra.runtime.platform import Platform, PlatformError, Ports, _healthy
+from infra.runtime.ports import HEALTH_PORTS
 
 
 @pytest.fixture
@@ -31,11 +35,41 @@ def test_free_ports_pass_the_check() -> None:
     Ports(broker=0, redis=0, gateway=0, health_base=0).check_free()
 
 
-def test_free_gives_distinct_ports_and_per_service_health_ports() -> None:
+def test_free_gives_every_port_at_once_so_none_twice(tmp_path: Path) -> None:
+    """Ports taken one at a time can be the same one again once the first is let go: two parts then shared a
+    health port, one could not start, and the other's health endpoint answered for both."""
     ports = Ports.free()
-    assert len({ports.broker, ports.redis, ports.gateway}) == 3
-    assert all(p > 0 for p in (ports.broker, ports.redis, ports.gateway))
+    every = [ports.broker, ports.redis, ports.gateway, *ports.health]
+    assert len(set(every)) == len(every) == 3 + HEALTH_PORTS and all(p > 0 for p in every)
     assert ports.health_base == 0
+    health_urls = [part.health_url for part in Platform(tmp_path, ports)._application_parts()]
+    assert len(set(health_urls)) == len(health_urls)
+    assert {int(url.rsplit(":", 1)[1].split("/")[0]) for url in health_urls} <= set(every)
+
+
+def test_a_part_is_healthy_only_when_it_answers_itself(tmp_path: Path) -> None:
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"service": "intake", "status": "ok"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/health"
+        assert _healthy(url, "intake")
+        assert not _healthy(url, "registry")  # another part on the port it was given
+        assert not _healthy(None, "registry")
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_ports_from_env_reject_a_non_number(monkeypatch: pytest.MonkeyPatch) -> None:
