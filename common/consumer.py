@@ -38,7 +38,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from common.bus import Outgoing, publish_all
-from common.fetch_pace import FetchPace
+from common.fetch_pace import FetchPace, gathered
 from common.logs import current_issue_id
 from common.outbox import Outbox
 from common.progress import Positions, ProcessedEvents
@@ -65,7 +65,6 @@ Handler = Callable[[Any], Awaitable[list[Outgoing]]]
 BATCH_WAIT_MS = 1000  # how long one wait for records may last; it ends early when any come
 UNCONFIRMED_MAX = 4  # batches handled and not yet confirmed, at most: the next waits for the oldest
 COMMIT_EVERY_S = 1.0  # how often the broker hears the group's position (Valkey's is the one used)
-GATHER_LAST_MS = 10  # after a gathering wait: time for one more fetch of what came since the fetcher last asked
 REWIND_PAUSE_S = 1.0  # after a failure, before fetching again: a broker or Valkey that is down stays so a while
 
 # Failures of the platform, not of the message: rewind and try the batch again, never dead-letter.
@@ -213,20 +212,16 @@ class Consumer:
 
     async def _next_batch(self, consumer: Any) -> tuple[Any, ...]:
         await self._rewind_if_failed(consumer)
-        most = self.settings.kafka_max_records
-        # Off the paths people wait on (`gather_ms`), while records keep coming the next batch is fetched
-        # `gather_ms` after the last one began, and records gather meanwhile (the first after a pause goes
-        # at once). The fetcher stops asking the broker while it holds records not taken, so what it holds
-        # may be from early in the wait: one short wait more takes what came since.
-        wait = self._last_batch_at + self._gather_s - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        records = await _fetched(consumer, BATCH_WAIT_MS, most)
-        if wait > 0 and records and len(records) < most:
-            records += await _fetched(consumer, GATHER_LAST_MS, most - len(records))
-        if records:
+        batches = await gathered(
+            consumer,
+            last_batch_at=self._last_batch_at,
+            gather_s=self._gather_s,
+            wait_ms=BATCH_WAIT_MS,
+            most=self.settings.kafka_max_records,
+        )
+        if batches:
             self._last_batch_at = time.monotonic()
-        return tuple(records)
+        return tuple(itertools.chain.from_iterable(batches.values()))
 
     def watch_pace(self) -> None:
         """Lengthen the fetch wait in quiet spells (`common.fetch_pace`), from the first assignment on."""
@@ -477,12 +472,6 @@ def _log_failure(exc: Exception, group: str) -> None:
         log.warning("transient failure, batch will be retried", extra={"error": repr(exc), "group": group})
     else:
         log.error("batch failed, will be retried", exc_info=exc, extra={"group": group})
-
-
-async def _fetched(consumer: Any, timeout_ms: int, most: int) -> list[Any]:
-    """What aiokafka's fetcher holds, or the first records it gets within `timeout_ms`, at most `most`."""
-    batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=most)
-    return list(itertools.chain.from_iterable(batches.values()))
 
 
 async def _undecoded(_message: Any) -> None:

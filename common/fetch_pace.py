@@ -10,10 +10,14 @@ records after it the short one again.
 
 The wait is aiokafka's fetcher's own setting, read for every fetch request it builds: a private attribute
 (`Fetcher._fetch_max_wait_ms`, aiokafka 0.14, pinned in requirements.lock; `tests/unit/common/
-test_fetch_pace.py` fails if it goes away). Without it, a pace changes nothing and the wait stays short."""
+test_fetch_pace.py` fails if it goes away). Without it, a pace changes nothing and the wait stays short.
+
+`gathered` paces the other way, under load: a reader off the paths people wait on takes its batches at most
+so often (`KAFKA_GATHER_MS`), so each batch's fixed cost is paid for more records."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -52,3 +56,22 @@ class FetchPace:
         fetcher = getattr(consumer, "_fetcher", None)
         if self.enabled and fetcher is not None and getattr(fetcher, "_fetch_max_wait_ms", wait_ms) != wait_ms:
             fetcher._fetch_max_wait_ms = wait_ms
+
+
+GATHER_LAST_MS = 10  # after a gathering wait: time for one more fetch of what came since the fetcher last asked
+
+
+async def gathered(consumer: Any, *, last_batch_at: float, gather_s: float, wait_ms: int, most: int) -> dict[Any, list]:
+    """The next batch from aiokafka's `consumer`, by partition, for a reader off the paths people wait on
+    (`KAFKA_GATHER_MS`): while records keep coming, it is fetched `gather_s` after the last batch began
+    (`last_batch_at`), and records gather meanwhile; the first records after a pause come at once (within
+    `wait_ms`). The fetcher stops asking the broker while it holds records nobody has taken, so what it holds
+    may date from early in the wait: one short wait more takes what came since. `gather_s=0`: no gathering."""
+    wait = last_batch_at + gather_s - time.monotonic()
+    if wait > 0:
+        await asyncio.sleep(wait)
+    batch = await consumer.getmany(timeout_ms=wait_ms, max_records=most)
+    if wait > 0 and batch and (held := sum(map(len, batch.values()))) < most:
+        for tp, records in (await consumer.getmany(timeout_ms=GATHER_LAST_MS, max_records=most - held)).items():
+            batch.setdefault(tp, []).extend(records)
+    return batch

@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
-from common.consumer import GATHER_LAST_MS
+from common.fetch_pace import gathered
 from common.logs import setup_logging
 from common.redis import make_redis
 from common.settings import BaseSettings, load_settings
@@ -82,7 +82,15 @@ class Archiver:
         next_prune, next_lag = 0.0, time.monotonic() + self.settings.archive_lag_window_s
         last_batch_at = 0.0
         while not stop.is_set():
-            batch = await self._gathered(last_batch_at)
+            # as the services' readers off the paths people wait on (`common.fetch_pace.gathered`): each batch
+            # costs an fsync and round trips to Valkey and the broker
+            batch = await gathered(
+                self.consumer,
+                last_batch_at=last_batch_at,
+                gather_s=self.settings.kafka_gather_ms / 1000,
+                wait_ms=500,
+                most=self.settings.archive_max_records,
+            )
             if batch:
                 last_batch_at = time.monotonic()
                 await self.archive(batch)
@@ -93,21 +101,6 @@ class Archiver:
                 self._report_lag()
                 next_lag = time.monotonic() + self.settings.archive_lag_window_s
         self._report_lag()
-
-    async def _gathered(self, last_batch_at: float) -> dict[TopicPartition, list]:
-        """The next batch: while records keep coming, fetched `KAFKA_GATHER_MS` after the last one began, as
-        the services' readers off the paths people wait on do (`common.consumer`), since each batch costs
-        an fsync and round trips to Valkey and the broker; the first records after a pause at once."""
-        most = self.settings.archive_max_records
-        wait = last_batch_at + self.settings.kafka_gather_ms / 1000 - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        batch = await self.consumer.getmany(timeout_ms=500, max_records=most)
-        if wait > 0 and batch and (held := sum(map(len, batch.values()))) < most:
-            more = await self.consumer.getmany(timeout_ms=GATHER_LAST_MS, max_records=most - held)
-            for tp, records in more.items():
-                batch.setdefault(tp, []).extend(records)
-        return batch
 
     async def archive(self, batch: dict[TopicPartition, list]) -> None:
         """Append, fsync, then record progress in Valkey, then commit (informational)."""

@@ -20,8 +20,10 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
 import common.consumer as consumer_module
+import common.fetch_pace as fetch_pace_module
 from common.bus import Outgoing
-from common.consumer import BATCH_WAIT_MS, GATHER_LAST_MS, UNCONFIRMED_MAX, Consumer
+from common.consumer import BATCH_WAIT_MS, UNCONFIRMED_MAX, Consumer
+from common.fetch_pace import GATHER_LAST_MS
 from common.outbox import Outbox
 from common.settings import BaseSettings, load_settings
 from contracts.issues import IssueReceived
@@ -341,8 +343,10 @@ async def test_a_consumer_off_the_waited_paths_gathers_what_comes_into_one_batch
         slept.append(round(seconds, 3))
         now[0] += seconds
 
-    monkeypatch.setattr(consumer_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
-    monkeypatch.setattr(consumer_module.asyncio, "sleep", sleep)
+    clock = SimpleNamespace(monotonic=lambda: now[0])
+    monkeypatch.setattr(consumer_module, "time", clock)
+    monkeypatch.setattr(fetch_pace_module, "time", clock)
+    monkeypatch.setattr(fetch_pace_module.asyncio, "sleep", sleep)
     consumer = consumer_on(FakeBroker(), FakeRedis(), Handler(), gather_ms=100)
     fetcher = Trickle(now, [({"p0": ["a"]}, 0.5)])
     assert await consumer._next_batch(fetcher) == ("a",)  # after a pause: at once
