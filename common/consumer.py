@@ -38,7 +38,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from common.bus import Outgoing, publish_all
-from common.fetch_pace import FetchPace, gathered
+from common.fetch_pace import FetchPace, Gathering
 from common.logs import current_issue_id
 from common.outbox import Outbox
 from common.progress import Positions, ProcessedEvents
@@ -170,7 +170,7 @@ class Consumer:
         fetch_max_wait = fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms
         self._pace = FetchPace.of(settings, fetch_max_wait)
         self._pacing: asyncio.Task[None] | None = None
-        self._gather_s, self._last_batch_at = gather_ms / 1000, 0.0
+        self._gathering = Gathering(gather_ms / 1000)  # off the paths people wait on: batches gather
         self._subscriber = broker.subscriber(
             topic.name,
             group_id=group,
@@ -212,15 +212,9 @@ class Consumer:
 
     async def _next_batch(self, consumer: Any) -> tuple[Any, ...]:
         await self._rewind_if_failed(consumer)
-        batches = await gathered(
-            consumer,
-            last_batch_at=self._last_batch_at,
-            gather_s=self._gather_s,
-            wait_ms=BATCH_WAIT_MS,
-            most=self.settings.kafka_max_records,
+        batches = await self._gathering.next_batch(
+            consumer, wait_ms=BATCH_WAIT_MS, most=self.settings.kafka_max_records
         )
-        if batches:
-            self._last_batch_at = time.monotonic()
         return tuple(itertools.chain.from_iterable(batches.values()))
 
     def watch_pace(self) -> None:

@@ -12,7 +12,7 @@ The wait is aiokafka's fetcher's own setting, read for every fetch request it bu
 (`Fetcher._fetch_max_wait_ms`, aiokafka 0.14, pinned in requirements.lock; `tests/unit/common/
 test_fetch_pace.py` fails if it goes away). Without it, a pace changes nothing and the wait stays short.
 
-`gathered` paces the other way, under load: a reader off the paths people wait on takes its batches at most
+`Gathering` paces the other way, under load: a reader off the paths people wait on takes its batches at most
 so often (`KAFKA_GATHER_MS`), so each batch's fixed cost is paid for more records."""
 
 from __future__ import annotations
@@ -61,17 +61,26 @@ class FetchPace:
 GATHER_LAST_MS = 10  # after a gathering wait: time for one more fetch of what came since the fetcher last asked
 
 
-async def gathered(consumer: Any, *, last_batch_at: float, gather_s: float, wait_ms: int, most: int) -> dict[Any, list]:
-    """The next batch from aiokafka's `consumer`, by partition, for a reader off the paths people wait on
-    (`KAFKA_GATHER_MS`): while records keep coming, it is fetched `gather_s` after the last batch began
-    (`last_batch_at`), and records gather meanwhile; the first records after a pause come at once (within
-    `wait_ms`). The fetcher stops asking the broker while it holds records nobody has taken, so what it holds
-    may date from early in the wait: one short wait more takes what came since. `gather_s=0`: no gathering."""
-    wait = last_batch_at + gather_s - time.monotonic()
-    if wait > 0:
-        await asyncio.sleep(wait)
-    batch = await consumer.getmany(timeout_ms=wait_ms, max_records=most)
-    if wait > 0 and batch and (held := sum(map(len, batch.values()))) < most:
-        for tp, records in (await consumer.getmany(timeout_ms=GATHER_LAST_MS, max_records=most - held)).items():
-            batch.setdefault(tp, []).extend(records)
-    return batch
+class Gathering:
+    """How a reader off the paths people wait on takes its batches (`KAFKA_GATHER_MS`): while records keep
+    coming, the next batch is fetched `gather_s` after the last one began, and records gather meanwhile; the
+    first records after a pause come at once. aiokafka's fetcher stops asking the broker while it holds
+    records nobody has taken, so what it holds may date from early in the wait: one short wait more takes
+    what came since. `gather_s=0`: every batch at once, as the readers people wait on take them."""
+
+    def __init__(self, gather_s: float) -> None:
+        self.gather_s, self._last_batch_at = gather_s, 0.0
+
+    async def next_batch(self, consumer: Any, *, wait_ms: int, most: int) -> dict[Any, list]:
+        """The next batch from aiokafka's `consumer`, by partition: at most `most` records, within `wait_ms`
+        of the fetch (empty if none came)."""
+        wait = self._last_batch_at + self.gather_s - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        batch = await consumer.getmany(timeout_ms=wait_ms, max_records=most)
+        if wait > 0 and batch and (held := sum(map(len, batch.values()))) < most:
+            for tp, records in (await consumer.getmany(timeout_ms=GATHER_LAST_MS, max_records=most - held)).items():
+                batch.setdefault(tp, []).extend(records)
+        if batch:
+            self._last_batch_at = time.monotonic()
+        return batch

@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
-from common.fetch_pace import gathered
+from common.fetch_pace import Gathering
 from common.logs import setup_logging
 from common.redis import make_redis
 from common.settings import BaseSettings, load_settings
@@ -80,19 +80,12 @@ class Archiver:
     async def run(self, stop: asyncio.Event) -> None:
         """Archive until `stop` is set; the batch in hand is always flushed first."""
         next_prune, next_lag = 0.0, time.monotonic() + self.settings.archive_lag_window_s
-        last_batch_at = 0.0
+        # as the services' readers off the paths people wait on: each batch costs an fsync and round trips
+        # to Valkey and the broker
+        gathering = Gathering(self.settings.kafka_gather_ms / 1000)
         while not stop.is_set():
-            # as the services' readers off the paths people wait on (`common.fetch_pace.gathered`): each batch
-            # costs an fsync and round trips to Valkey and the broker
-            batch = await gathered(
-                self.consumer,
-                last_batch_at=last_batch_at,
-                gather_s=self.settings.kafka_gather_ms / 1000,
-                wait_ms=500,
-                most=self.settings.archive_max_records,
-            )
+            batch = await gathering.next_batch(self.consumer, wait_ms=500, most=self.settings.archive_max_records)
             if batch:
-                last_batch_at = time.monotonic()
                 await self.archive(batch)
             if time.monotonic() >= next_prune:
                 await self._prune()

@@ -19,7 +19,7 @@ from common.outbox import EPOCH_KEY, archive_hwm_key
 from common.progress import clamp_positions
 from infra.runtime.components import admin_password_file, pii_key_file, redis_url, tansu_argv, valkey_argv
 from infra.runtime.errors import PlatformError
-from infra.runtime.ports import Ports, free_port
+from infra.runtime.ports import Ports
 from infra.runtime.processes import Part, stop_together, wait_until
 from infra.topic_reader import high_watermarks
 
@@ -247,7 +247,9 @@ class Platform:
     def _health_port(self, index: int) -> int:
         if self.ports.health_base:
             return self.ports.health_base + index
-        return self.ports.health[index - 1] if index <= len(self.ports.health) else free_port()
+        if index > len(self.ports.health):
+            raise PlatformError(f"no health port for part {index}: give HEALTH_PORT_BASE or `Ports.free()`")
+        return self.ports.health[index - 1]
 
     def _application_parts(self) -> list[Part]:
         parts = []

@@ -68,9 +68,3 @@ def _port_free(port: int) -> bool:
                 return False
             raise
     return True
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -343,9 +343,7 @@ async def test_a_consumer_off_the_waited_paths_gathers_what_comes_into_one_batch
         slept.append(round(seconds, 3))
         now[0] += seconds
 
-    clock = SimpleNamespace(monotonic=lambda: now[0])
-    monkeypatch.setattr(consumer_module, "time", clock)
-    monkeypatch.setattr(fetch_pace_module, "time", clock)
+    monkeypatch.setattr(fetch_pace_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
     monkeypatch.setattr(fetch_pace_module.asyncio, "sleep", sleep)
     consumer = consumer_on(FakeBroker(), FakeRedis(), Handler(), gather_ms=100)
     fetcher = Trickle(now, [({"p0": ["a"]}, 0.5)])

@@ -45,6 +45,10 @@ def test_free_gives_every_port_at_once_so_none_twice(tmp_path: Path) -> None:
     health_urls = [part.health_url for part in Platform(tmp_path, ports)._application_parts()]
     assert len(set(health_urls)) == len(health_urls)
     assert {int(url.rsplit(":", 1)[1].split("/")[0]) for url in health_urls} <= set(every)
+    with pytest.raises(PlatformError, match="no health port"):  # never one picked later, on its own
+        Platform(
+            tmp_path, Ports(broker=ports.broker, redis=ports.redis, gateway=ports.gateway, health_base=0)
+        )._application_parts()
 
 
 def test_a_part_is_healthy_only_when_it_answers_itself(tmp_path: Path) -> None:
