@@ -25,6 +25,7 @@ from infra.topic_reader import high_watermarks
 
 SERVICES = ("registry", "intake", "triage", "referral", "feedback", "oversight")
 APPLICATION_PARTS = ("archiver", *SERVICES, "gateway-projector", "gateway")
+HEALTH_PARTS = {name: index for index, name in enumerate(APPLICATION_PARTS[:-1], start=1)}  # the gateway has its port
 INFRASTRUCTURE_PARTS = ("valkey", "broker")
 REPO = Path(__file__).resolve().parents[2]
 __all__ = ["APPLICATION_PARTS", "Platform", "PlatformError", "Ports"]
@@ -79,7 +80,7 @@ class Platform:
         return self.var_dir / "archive"
 
     def start(self, timeout: float = 120.0) -> None:
-        self.ports.check_free()
+        self.ports.check_free({name: index for name, index in HEALTH_PARTS.items() if name in self.wanted})
         try:
             self._start_store(timeout)
             self._start_broker(timeout)
@@ -244,20 +245,13 @@ class Platform:
             **own,
         }
 
-    def _health_port(self, index: int) -> int:
-        if self.ports.health_base:
-            return self.ports.health_base + index
-        if index > len(self.ports.health):
-            raise PlatformError(f"no health port for part {index}: give HEALTH_PORT_BASE or `Ports.free()`")
-        return self.ports.health[index - 1]
-
     def _application_parts(self) -> list[Part]:
         parts = []
-        for index, name in enumerate(("archiver", *SERVICES, "gateway-projector")):
+        for name, index in HEALTH_PARTS.items():
             module = {"gateway-projector": "gateway.projector", "archiver": "infra.archive.service"}.get(
                 name, f"services.{name}.main"
             )
-            port = self._health_port(index + 1)
+            port = self.ports.health_port(index)
             parts.append(
                 Part(
                     name,

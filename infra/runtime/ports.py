@@ -5,7 +5,8 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from infra.runtime.errors import PlatformError
 
@@ -47,15 +48,25 @@ class Ports:
             for s in socks:
                 s.close()
 
-    def check_free(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            for port in value if isinstance(value, tuple) else (value,):
-                if port and not _port_free(port):
-                    raise PlatformError(
-                        f"port {port} ({f.name}) is already in use on 127.0.0.1: "
-                        f"stop what holds it or choose another (see README, 'Ports')"
-                    )
+    def health_port(self, index: int) -> int:
+        """The health port of the `index`th part that has one (from 1): `health_base + index`, or one of `health`."""
+        if self.health_base:
+            return self.health_base + index
+        if index > len(self.health):
+            raise PlatformError(f"no health port for part {index}: give HEALTH_PORT_BASE or `Ports.free()`")
+        return self.health[index - 1]
+
+    def check_free(self, health_parts: Mapping[str, int] | None = None) -> None:
+        """Refuse to start while a port the platform would listen on is taken: the broker's, Valkey's, the
+        gateway's, and the health port of each of `health_parts` (part name -> its index)."""
+        wanted = [(self.broker, "broker"), (self.redis, "redis"), (self.gateway, "gateway")]
+        wanted += [(self.health_port(index), f"health of {name}") for name, index in (health_parts or {}).items()]
+        for port, role in wanted:
+            if port and not _port_free(port):
+                raise PlatformError(
+                    f"port {port} ({role}) is already in use on 127.0.0.1: "
+                    f"stop what holds it or choose another (see README, 'Ports')"
+                )
 
 
 def _port_free(port: int) -> bool:

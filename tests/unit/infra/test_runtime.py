@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from infra.runtime.components import redis_url, tansu_argv, valkey_argv, valkey_password
-from infra.runtime.platform import Platform, PlatformError, Ports, _healthy
+from infra.runtime.platform import HEALTH_PARTS, Platform, PlatformError, Ports, _healthy
 from infra.runtime.ports import HEALTH_PORTS
 
 
@@ -129,3 +129,13 @@ def test_tansu_binds_and_advertises_loopback() -> None:
         "--listener-url": "tcp://127.0.0.1:19093",
         "--advertised-listener-url": "tcp://127.0.0.1:19093",
     }
+
+
+def test_a_taken_health_port_is_refused_naming_the_part_that_would_use_it(listening: int) -> None:
+    """Not only the base: each part's own health port, the base plus the part's place among them."""
+    index = HEALTH_PARTS["triage"]
+    ports = Ports(broker=0, redis=0, gateway=0, health_base=listening - index)
+    assert ports.health_port(index) == listening
+    with pytest.raises(PlatformError, match=rf"port {listening} \(health of triage\) is already in use"):
+        ports.check_free(HEALTH_PARTS)
+    ports.check_free({name: i for name, i in HEALTH_PARTS.items() if name != "triage"})  # a part not started
