@@ -43,6 +43,9 @@ class ArchiveSettings(BaseSettings, frozen=True, kw_only=True):
     archive_max_records: int = 20_000  # per getmany: one fsync per touched segment per batch
     # Larger batches mean fewer wakeups and fsyncs: the archive's lag only delays outbox confirmations.
     archive_fetch_max_wait_ms: int = 200
+    # While records keep coming, the next batch this long after the last began: each costs a fetch across
+    # every topic, fsyncs and a Valkey write, and the archive's lag only delays the outboxes' confirmations.
+    archive_gather_ms: int = 500
     archive_prune_interval_s: float = 3600.0
     archive_lag_window_s: float = 60.0
     archive_metadata_max_age_ms: int = 5_000  # how soon a new `referrals.<code>.v1` topic is picked up
@@ -82,7 +85,7 @@ class Archiver:
         next_prune, next_lag = 0.0, time.monotonic() + self.settings.archive_lag_window_s
         # as the services' readers off the paths people wait on: each batch costs an fsync and round trips
         # to Valkey and the broker
-        gathering = Gathering(self.settings.kafka_gather_ms / 1000)
+        gathering = Gathering(self.settings.archive_gather_ms / 1000)
         while not stop.is_set():
             batch = await gathering.next_batch(self.consumer, wait_ms=500, most=self.settings.archive_max_records)
             if batch:
