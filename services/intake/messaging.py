@@ -26,6 +26,7 @@ def wire(settings: IntakeSettings):  # type: ignore[no-untyped-def]
             group=settings.consumer_group,
             handle=partial(on_submit_intake, deps=deps),
             outbox=outbox,
+            gather_ms=settings.intake_gather_ms,
         )
 
     return attach
