@@ -18,7 +18,7 @@ class HiredisPackedConnection(aioredis.Connection):
             args = (*args[0].split(), *args[1:])
         try:
             return [hiredis.pack_command(args)]
-        except TypeError:  # None, a bool, a memoryview: redis-py's packer takes or refuses them as it always did
+        except TypeError:  # None or a bool, say: redis-py's packer refuses them with its own error, as it always did
             return super().pack_command(*args)
 
 

@@ -31,7 +31,7 @@ def test_what_redis_py_refuses_is_still_refused_with_its_error(bad: object) -> N
         HiredisPackedConnection().pack_command("SET", "k", bad)
 
 
-def test_a_memoryview_is_packed_like_bytes() -> None:
+def test_a_memoryview_is_packed_like_bytes_by_hiredis_itself() -> None:
     assert b"".join(HiredisPackedConnection().pack_command("SET", "k", memoryview(b"v"))) == _python_packed(
         "SET", "k", b"v"
     )
