@@ -24,13 +24,18 @@ from common.bus import Outgoing, Published, publish_all
 
 log = logging.getLogger(__name__)
 EPOCH_KEY = "platform:epoch"
-SWEEP_BATCH = 2000
+# A sweep looks at the due entries in slices, each its own step in Valkey, which serves nobody else while
+# one runs: after a burst (a 5,000-intake run, a big review) thousands fall due at once, and steps of
+# 2,000 held every part's commands up for their whole length. Up to SWEEP_SLICES slices a sweep; what is
+# left waits for the next.
+SWEEP_SLICE = 250
+SWEEP_SLICES = 40
 
 # The sweep's common case in one step inside Valkey: drop every due entry of the current epoch that the
 # archive holds (its offset below the partition's mark), and hand back the rest (not archived yet, never
 # acknowledged, or of an earlier broker) for the sweeper to look at. Parsing thousands of members and
 # packing their removal in Python cost every producer ~10 ms of CPU a sweep, all at about the same moment.
-# KEYS: due set, entries, the current epoch's archive marks; ARGV: now, limit, the current epoch.
+# KEYS: due set, entries, the current epoch's archive marks; ARGV: due before (a score bound: "(t"), limit, the epoch.
 _CONFIRM = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 local marks, members, ids, rest = {}, {}, {}, {}
@@ -145,20 +150,29 @@ class Outbox:
         """Drop what the archive holds and publish again what it does not; returns (confirmed, republished)."""
         if not await self._redis.set(self._lock, 1, nx=True, px=30_000):
             return 0, 0  # another instance of this owner is sweeping
+        confirmed = republished = 0
+        due_before = time.time()  # what falls due again meanwhile (published again, say) waits for the next sweep
         try:
-            return await self._sweep(broker)
+            for _ in range(SWEEP_SLICES):
+                looked, dropped, again = await self._sweep_slice(broker, due_before)
+                confirmed, republished = confirmed + dropped, republished + again
+                if looked < SWEEP_SLICE:
+                    break
+            return confirmed, republished
         finally:
             await self._redis.delete(self._lock)
 
-    async def _sweep(self, broker: KafkaBroker) -> tuple[int, int]:
+    async def _sweep_slice(self, broker: KafkaBroker, due_before: float) -> tuple[int, int, int]:
+        """Up to SWEEP_SLICE entries due before `due_before`: (how many it looked at, confirmed, republished)."""
         now = time.time()
         self._confirm = self._confirm or self._redis.register_script(_CONFIRM)
         dropped, rest = await self._confirm(
-            keys=[self._due, self._hash, archive_hwm_key(self.epoch)], args=[now, SWEEP_BATCH, self.epoch]
+            keys=[self._due, self._hash, archive_hwm_key(self.epoch)],
+            args=[f"({due_before!r}", SWEEP_SLICE, self.epoch],
         )
         due = [Location.parse(m) for m in rest]
         if not due:
-            return dropped, 0
+            return dropped, dropped, 0
         marks = await self._archived_marks({d.epoch for d in due})
         archived = [marks.get((d.epoch, f"{d.topic}:{d.partition}"), -1) > d.offset for d in due]
         confirmed = [d for d, done in zip(due, archived, strict=True) if done]
@@ -178,7 +192,7 @@ class Outbox:
             log.warning(
                 "published again what the archive never got", extra={"owner": self.owner, "republished": len(resend)}
             )
-        return dropped + len(confirmed), len(resend)
+        return dropped + len(due), dropped + len(confirmed), len(resend)
 
     async def _archived_marks(self, epochs: set[str]) -> dict[tuple[str, str], int]:
         marks: dict[tuple[str, str], int] = {}

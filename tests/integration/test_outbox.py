@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import redis.asyncio as aioredis
 
 from common.bus import Outgoing, Published
-from common.outbox import Outbox, archive_hwm_key
+from common.outbox import SWEEP_SLICE, Outbox, archive_hwm_key
 from tests.fake_broker import connected
 
 
@@ -84,3 +84,16 @@ async def test_only_one_instance_sweeps_at_a_time(redis: aioredis.Redis) -> None
     await redis.set("outbox:triage:lock", 1)  # another instance holds the sweep
     assert await outbox.sweep(broker) == (0, 0)
     assert broker.sent == []
+
+
+async def test_a_sweep_takes_a_backlog_in_short_steps_and_each_entry_once(redis: aioredis.Redis) -> None:
+    """Valkey serves nobody else while a step runs: thousands of entries fall due at once after a burst."""
+    outbox, broker = Outbox(redis, "feedback", "5", republish_after_s=0), RecordingBroker()
+    await keep(redis, outbox, [Published(record(n), 0, n) for n in range(1, 1_101)])
+    await redis.hset(archive_hwm_key("5"), "issue.events.v1:0", 1_001)  # 1..1000 archived, 1001..1100 not yet
+    steps = (await redis.info("commandstats")).get("cmdstat_evalsha", {}).get("calls", 0)
+
+    assert await outbox.sweep(broker) == (1_000, 100)  # each sent again once, though due again at once (after 0 s)
+    assert len(broker.sent) == 100
+    slices = -(-1_100 // SWEEP_SLICE)  # the last one not full
+    assert (await redis.info("commandstats"))["cmdstat_evalsha"]["calls"] - steps == slices
