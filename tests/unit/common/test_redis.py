@@ -31,10 +31,14 @@ def test_what_redis_py_refuses_is_still_refused_with_its_error(bad: object) -> N
         HiredisPackedConnection().pack_command("SET", "k", bad)
 
 
-def test_a_memoryview_is_packed_like_bytes_by_hiredis_itself() -> None:
-    assert b"".join(HiredisPackedConnection().pack_command("SET", "k", memoryview(b"v"))) == _python_packed(
-        "SET", "k", b"v"
-    )
+def test_a_memoryview_is_packed_like_bytes_by_hiredis_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = _python_packed("SET", "k", b"v")
+
+    def no_fallback(*_: object) -> list[bytes]:
+        raise AssertionError("packed by redis-py, not hiredis")
+
+    monkeypatch.setattr(aioredis.Connection, "pack_command", no_fallback)
+    assert b"".join(HiredisPackedConnection().pack_command("SET", "k", memoryview(b"v"))) == expected
 
 
 def test_the_client_packs_with_hiredis_over_tcp_and_leaves_unix_sockets_to_redis_py() -> None:
