@@ -21,6 +21,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -174,31 +175,40 @@ def platform_cpu_s(p: Platform) -> float:
     return sum(gateway_bench.cpu_s(part.process.pid) for part in p.parts.values() if part.process is not None)
 
 
+async def poll(pending: Callable[[], Awaitable[str | None]], timeout_s: float, every_s: float) -> float:
+    """Await `pending` every `every_s` seconds until it answers None (nothing pending); returns the seconds
+    that took. Any other answer says what is still pending, for the error once `timeout_s` have passed."""
+    started = time.perf_counter()
+    while (still := await pending()) is not None:
+        if time.perf_counter() - started > timeout_s:
+            raise TimeoutError(f"{still} after {timeout_s} s")
+        await asyncio.sleep(every_s)
+    return time.perf_counter() - started
+
+
 async def settle(p: Platform, timeout_s: float = 300.0) -> float:
     """Wait until every reader of the intake and issue topics has handled what they hold (its position at
     each partition's end), and the archive too where one runs: the throughput run leaves thousands of
     issues for triage, referral, the projector … to take in after the last `IssueReceived`, and a latency
     run started meanwhile would time that backlog, not its own intakes. Returns the seconds it took."""
-    started = time.perf_counter()
     redis = aioredis.Redis.from_url(p.redis_url)
     ends_of = AIOKafkaConsumer(bootstrap_servers=p.kafka_bootstrap, enable_auto_commit=False)
     await ends_of.start()
     partitions = [TopicPartition(t.name, n) for t in (SUBMISSIONS, ISSUE_EVENTS) for n in range(t.partitions)]
+
+    async def behind() -> str | None:
+        ends = {(tp.topic, tp.partition): end for tp, end in (await ends_of.end_offsets(partitions)).items()}
+        records = 0
+        for group, topic in SETTLING_GROUPS.items():
+            records += await Positions(redis, group).behind({tp: e for tp, e in ends.items() if tp[0] == topic})
+        if "archiver" in p.parts:
+            epoch = (await redis.get(EPOCH_KEY) or b"0").decode()
+            marks = {k.decode(): int(v) for k, v in (await redis.hgetall(archive_hwm_key(epoch))).items()}
+            records += sum(max(0, end - marks.get(f"{t}:{n}", 0)) for (t, n), end in ends.items())
+        return f"the platform was still {records} records behind" if records > 0 else None
+
     try:
-        while True:
-            ends = {(tp.topic, tp.partition): end for tp, end in (await ends_of.end_offsets(partitions)).items()}
-            behind = 0
-            for group, topic in SETTLING_GROUPS.items():
-                behind += await Positions(redis, group).behind({tp: e for tp, e in ends.items() if tp[0] == topic})
-            if "archiver" in p.parts:
-                epoch = (await redis.get(EPOCH_KEY) or b"0").decode()
-                marks = {k.decode(): int(v) for k, v in (await redis.hgetall(archive_hwm_key(epoch))).items()}
-                behind += sum(max(0, end - marks.get(f"{t}:{n}", 0)) for (t, n), end in ends.items())
-            if behind <= 0:
-                return time.perf_counter() - started
-            if time.perf_counter() - started > timeout_s:
-                raise TimeoutError(f"the platform was still {behind} records behind after {timeout_s} s")
-            await asyncio.sleep(0.5)
+        return await poll(behind, timeout_s, every_s=0.5)
     finally:
         await ends_of.stop()
         await redis.aclose()
@@ -213,20 +223,20 @@ async def compact_valkey_log(redis_url: str, timeout_s: float = 120.0) -> float:
     window and not another's, by chance (a little sooner where the archive is on: the outboxes write ~20 %
     more to it). Rewritten before each window, every window starts from the same place."""
     redis = aioredis.Redis.from_url(redis_url)
-    started = time.perf_counter()
+
+    async def rewriting() -> str | None:
+        persistence = await redis.info("persistence")
+        busy = persistence["aof_rewrite_in_progress"] or persistence["aof_rewrite_scheduled"]
+        return "Valkey was still rewriting its append-only file" if busy else None
+
     try:
+        started = time.perf_counter()
         try:
             await redis.bgrewriteaof()
         except redis_errors.ResponseError as exc:  # one of its own already running: wait for that instead
             if "in progress" not in str(exc):
                 raise
-        while True:
-            persistence = await redis.info("persistence")
-            if not persistence["aof_rewrite_in_progress"] and not persistence["aof_rewrite_scheduled"]:
-                return time.perf_counter() - started
-            if time.perf_counter() - started > timeout_s:
-                raise TimeoutError(f"Valkey was still rewriting its append-only file after {timeout_s} s")
-            await asyncio.sleep(0.1)
+        return time.perf_counter() - started + await poll(rewriting, timeout_s, every_s=0.1)
     finally:
         await redis.aclose()
 
