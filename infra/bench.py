@@ -301,8 +301,8 @@ async def intake_figures(p: Platform, args: argparse.Namespace) -> dict[str, obj
         # intake: what the machine pays for one, steadier than a rate on a shared machine.
         throughput["platform_cpu_ms_per_intake"] = (platform_cpu_s(p) - used) * 1000 / args.count
         figures: dict[str, object] = {"intake_throughput": throughput}
-        # First at a rate the two cores keep up with easily, where a latency is the platform's own: at
-        # 200 /s they are ~90 % busy, and there any added work lengthens the queues many times over.
+        # First at a rate the platform keeps up with, where a latency is the platform's own: at 200 /s the
+        # two cores are ~90 % busy, and there any added work lengthens the queues many times over.
         figures["valkey_log_rewrite_s"] = await compact_valkey_log(p.redis_url)
         latency = await intake_latency(p.gateway_url, auth, watch, args.headroom_rate, args.headroom_seconds)
         figures["intake_latency_with_headroom"] = latency
@@ -377,7 +377,9 @@ def main() -> None:
     parser.add_argument("--headroom-seconds", type=float, default=30.0)
     parser.add_argument("--floor-count", type=int, default=20000)
     parser.add_argument("--restore-records", type=int, default=1_000_000)
-    parser.add_argument("--pairs", type=int, default=3, help="platforms with the archive off, then on, in turn")
+    parser.add_argument(
+        "--pairs", type=int, default=3, help="pairs of platforms, archive off and on, alternately off or on first"
+    )
     args = parser.parse_args()
     results: dict[str, object] = {
         **archive_figures(args),
