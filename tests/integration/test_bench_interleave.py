@@ -1,0 +1,60 @@
+"""The bench compares the archive off and on with both platforms up, sending to each in turn while the other is
+frozen: a frozen platform takes no part until thawed, and then handles what came meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from infra.bench import BODY_BYTES, ReceivedWatch, Sender, freeze, interleaved_latency, sign_in, thaw
+from infra.loadgen import Connection, submit
+from infra.runtime.platform import Platform
+
+
+def states(platform: Platform) -> set[str]:
+    """The scheduler's state of every part's process ("T": stopped by a signal)."""
+    found = set()
+    for part in platform.parts.values():
+        assert part.process is not None
+        found.add(Path(f"/proc/{part.process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0])
+    return found
+
+
+async def test_a_frozen_platform_answers_only_once_thawed(platform: Platform) -> None:
+    auth = await sign_in(platform)
+    watch = ReceivedWatch(platform.kafka_bootstrap)
+    await watch.start()
+    connection = await Connection.open(platform.gateway_url, auth)
+    try:
+        freeze(platform)
+        try:
+            frozen = states(platform)
+            sending = asyncio.create_task(submit(connection, BODY_BYTES))
+            await asyncio.sleep(1.0)
+            answered_while_frozen = sending.done()
+        finally:
+            thaw(platform)
+        submission = await asyncio.wait_for(sending, timeout=30)
+        await watch.wait_for([submission], timeout=30)
+    finally:
+        await connection.close()
+        await watch.stop()
+    assert frozen == {"T"}
+    assert not answered_while_frozen
+    assert "T" not in states(platform)
+    assert submission in watch.seen
+
+
+async def test_interleaved_load_reaches_each_platform_in_its_slices(platform: Platform) -> None:
+    sender = Sender(platform, await sign_in(platform), ReceivedWatch(platform.kafka_bootstrap))
+    await sender.watch.start()
+    await sender.open(connections=8)
+    try:
+        await interleaved_latency([sender], rate=20.0, seconds=2.0, slice_s=1.0)
+    finally:
+        await sender.close()
+        await sender.watch.stop()
+    figures = sender.figures(20.0)
+    assert figures["sent"] == figures["received"] == 40  # two slices of a second at 20 /s, each received
+    assert figures["platform_cpu_ms_per_intake"] > 0
+    assert "T" not in states(platform)  # left running
