@@ -23,8 +23,9 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import msgspec
@@ -256,6 +257,7 @@ class Sender:
     def __init__(self, p: Platform, auth: dict[str, str], watch: ReceivedWatch) -> None:
         self.p, self.auth, self.watch = p, auth, watch
         self.sent: dict[str, float] = {}  # submission id -> when it was sent (Unix time)
+        self.slices: list[list[str]] = []  # the submissions of each `send`, in turn
         self.steal_s = self.cpu_s = 0.0  # the host's steal time and the platform's CPU while it was sent to
         self._idle: asyncio.Queue[Connection] = asyncio.Queue()
 
@@ -283,20 +285,28 @@ class Sender:
         begin = time.perf_counter() + 0.2
         await asyncio.gather(*(one(begin + n / rate) for n in range(round(rate * seconds))))
         await self.watch.wait_for(ids, timeout=60)
+        self.slices.append(ids)
         self.steal_s += host_steal_s() - stolen
         self.cpu_s += platform_cpu_s(self.p) - used
 
+    def latencies_ms(self, ids: Iterable[str]) -> list[float]:
+        return [(self.watch.seen[i] - self.sent[i]) * 1000 for i in ids if i in self.watch.seen]
+
+    def p99_ms_by_block(self, slices: int) -> list[float]:
+        """p99 of each run of `slices` sends in turn."""
+        return [
+            pct(self.latencies_ms(i for ids in self.slices[n : n + slices] for i in ids), 99)
+            for n in range(0, len(self.slices), slices)
+        ]
+
     def figures(self, rate: float) -> dict[str, float]:
-        latencies = [(self.watch.seen[i] - t) * 1000 for i, t in self.sent.items() if i in self.watch.seen]
-        half = len(latencies) // 2  # in the order sent: a figure that held only in one half is a spell's
+        latencies = self.latencies_ms(self.sent)
         return {
             "rate_per_s": rate,
             "sent": len(self.sent),
             "received": len(latencies),
             "p50_ms": pct(latencies, 50),
             "p99_ms": pct(latencies, 99),
-            "p99_ms_first_half": pct(latencies[:half] or latencies, 99),
-            "p99_ms_second_half": pct(latencies[half:], 99),
             "max_ms": max(latencies),
             "host_steal_s": self.steal_s,
             "platform_cpu_ms_per_intake": self.cpu_s * 1000 / len(self.sent),
@@ -319,9 +329,17 @@ def freeze(p: Platform) -> None:
     """Stop every process of the platform where it stands (SIGSTOP to each part's process group): it uses no
     CPU until `thaw`, and its clocks run on meanwhile. Kept well under the consumers' session timeout
     (10 s), the broker sees no member go."""
-    for part in p.parts.values():
-        if part.process is not None:
-            os.killpg(part.process.pid, signal.SIGSTOP)
+    pids = [part.process.pid for part in p.parts.values() if part.process is not None]
+    for pid in pids:
+        os.killpg(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + 5.0  # the signal takes effect when the kernel next looks at the process
+    while any(process_state(pid) != "T" for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
+def process_state(pid: int) -> str:
+    """The scheduler's state of a process ("T": stopped by a signal; "R" running, "S" sleeping …)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
 def thaw(p: Platform) -> None:
@@ -382,9 +400,11 @@ async def intake_figures(p: Platform, args: argparse.Namespace) -> dict[str, obj
         await watch.stop()
 
 
-async def side_by_side_figures(platforms: list[Platform], args: argparse.Namespace) -> list[dict[str, float]]:
+async def side_by_side_figures(platforms: list[Platform], args: argparse.Namespace) -> list[dict[str, Any]]:
     """Latency at a rate the platforms keep up with (`--headroom-rate`), sent to each in turn in slices
-    (`interleaved_latency`), after each has taken `--count` submissions as in the pairs."""
+    (`interleaved_latency`), after each has taken `--count` submissions as in the pairs. Besides the
+    figures over all slices, p99 over each `--block-seconds` of them: the blocks of each platform, taken
+    in the same stretch of time, pair up."""
     senders = []
     try:
         for p in platforms:
@@ -397,7 +417,11 @@ async def side_by_side_figures(platforms: list[Platform], args: argparse.Namespa
             await compact_valkey_log(sender.p.redis_url)
             await sender.open()
         await interleaved_latency(senders, args.headroom_rate, args.headroom_seconds, args.slice_seconds)
-        return [sender.figures(args.headroom_rate) for sender in senders]
+        block = max(1, round(args.block_seconds / args.slice_seconds))
+        return [
+            sender.figures(args.headroom_rate) | {"p99_ms_by_block": sender.p99_ms_by_block(block)}
+            for sender in senders
+        ]
     finally:
         for sender in senders:
             await sender.close()
@@ -417,7 +441,7 @@ def run_platform(
         return results
 
 
-def run_side_by_side(platforms: list[tuple[str, ...]], args: argparse.Namespace) -> list[dict[str, float]]:
+def run_side_by_side(platforms: list[tuple[str, ...]], args: argparse.Namespace) -> list[dict[str, Any]]:
     """`side_by_side_figures` on platforms of these parts, all up at once."""
     with contextlib.ExitStack() as stack:
         running = []
@@ -460,7 +484,7 @@ def archive_figures(args: argparse.Namespace) -> dict[str, object]:
     ]
     first_off, first_on = pairs[0]
     off, on = run_side_by_side([without, APPLICATION_PARTS], args)
-    judged = ("p50_ms", "p99_ms", "p99_ms_first_half", "p99_ms_second_half", "platform_cpu_ms_per_intake")
+    blocks = [b / a for a, b in zip(off["p99_ms_by_block"], on["p99_ms_by_block"], strict=True)]
     return {
         "broker_floor": first_off.pop("broker_floor"),
         "gateway": first_on.pop("gateway"),
@@ -471,7 +495,8 @@ def archive_figures(args: argparse.Namespace) -> dict[str, object]:
         "side_by_side_with_headroom": {
             "archive_off": off,
             "archive_on": on,
-            "archive_on_vs_off": {k: on[k] / off[k] for k in judged},
+            "archive_on_vs_off": {k: on[k] / off[k] for k in ("p50_ms", "p99_ms", "platform_cpu_ms_per_intake")}
+            | {"p99_ms_by_block": blocks, "p99_ms_median_of_blocks": statistics.median(blocks)},
         },
     }
 
@@ -486,8 +511,9 @@ def main() -> None:
         "--headroom-rate", type=float, default=50.0, help="submissions per second in the latency run with headroom"
     )
     parser.add_argument(
-        "--headroom-seconds", type=float, default=60.0, help="seconds of it each platform gets, in slices"
+        "--headroom-seconds", type=float, default=90.0, help="seconds of it each platform gets, in slices"
     )
+    parser.add_argument("--block-seconds", type=float, default=10.0, help="of those, how many make a block")
     parser.add_argument(
         "--slice-seconds", type=float, default=2.0, help="a slice: the load goes to the other platform after it"
     )

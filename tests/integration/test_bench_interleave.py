@@ -4,20 +4,15 @@ frozen: a frozen platform takes no part until thawed, and then handles what came
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-from infra.bench import BODY_BYTES, ReceivedWatch, Sender, freeze, interleaved_latency, sign_in, thaw
+from infra.bench import BODY_BYTES, ReceivedWatch, Sender, freeze, interleaved_latency, process_state, sign_in, thaw
 from infra.loadgen import Connection, submit
 from infra.runtime.platform import Platform
 
 
 def states(platform: Platform) -> set[str]:
-    """The scheduler's state of every part's process ("T": stopped by a signal)."""
-    found = set()
-    for part in platform.parts.values():
-        assert part.process is not None
-        found.add(Path(f"/proc/{part.process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0])
-    return found
+    """The states of every part's process."""
+    return {process_state(part.process.pid) for part in platform.parts.values() if part.process is not None}
 
 
 async def test_a_frozen_platform_answers_only_once_thawed(platform: Platform) -> None:
@@ -57,4 +52,7 @@ async def test_interleaved_load_reaches_each_platform_in_its_slices(platform: Pl
     figures = sender.figures(20.0)
     assert figures["sent"] == figures["received"] == 40  # two slices of a second at 20 /s, each received
     assert figures["platform_cpu_ms_per_intake"] > 0
+    assert [len(ids) for ids in sender.slices] == [20, 20]
+    by_slice, whole = sender.p99_ms_by_block(1), sender.p99_ms_by_block(2)
+    assert len(by_slice) == 2 and len(whole) == 1 and whole[0] == figures["p99_ms"]
     assert "T" not in states(platform)  # left running
