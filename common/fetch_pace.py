@@ -66,17 +66,30 @@ class Gathering:
     coming, the next batch is fetched `gather_s` after the last one began, and records gather meanwhile; the
     first records after a pause come at once. aiokafka's fetcher stops asking the broker while it holds
     records nobody has taken, so what it holds may date from early in the wait: one short wait more takes
-    what came since. `gather_s=0`: every batch at once, as the readers people wait on take them."""
+    what came since. `gather_s=0`: every batch at once, as the readers people wait on take them.
 
-    def __init__(self, gather_s: float) -> None:
-        self.gather_s, self._last_batch_at = gather_s, 0.0
+    `hold_fetches`: the consumer's partitions are paused while it gathers, so the fetcher asks the broker
+    nothing meanwhile, then once for everything. Without it the fetcher keeps asking for every partition it
+    holds no records of, and each ask comes back as soon as any of them has one. A reader of six topics
+    with records every 5 ms, gathering for 500 ms as the archiver does, sent ~11 fetches a second, and ~4
+    holding them (`tests/integration/test_fetch_pace.py`); each costs the broker a pass over every
+    partition asked for, and the archiver asks for all of them. Partitions paused by others (the
+    archiver's diverged ones) stay paused."""
+
+    def __init__(self, gather_s: float, hold_fetches: bool = False) -> None:
+        self.gather_s, self.hold_fetches, self._last_batch_at = gather_s, hold_fetches, 0.0
 
     async def next_batch(self, consumer: Any, *, wait_ms: int, most: int) -> dict[Any, list]:
         """The next batch from aiokafka's `consumer`, by partition: at most `most` records, within `wait_ms`
         of the fetch (empty if none came)."""
         wait = self._last_batch_at + self.gather_s - time.monotonic()
         if wait > 0:
-            await asyncio.sleep(wait)
+            held = consumer.assignment() - consumer.paused() if self.hold_fetches else set()
+            consumer.pause(*held)
+            try:
+                await asyncio.sleep(wait)
+            finally:
+                consumer.resume(*(held & consumer.assignment()))  # those a rebalance took are not ours to resume
         batch = await consumer.getmany(timeout_ms=wait_ms, max_records=most)
         if wait > 0 and batch and (held := sum(map(len, batch.values()))) < most:
             for tp, records in (await consumer.getmany(timeout_ms=GATHER_LAST_MS, max_records=most - held)).items():

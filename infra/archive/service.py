@@ -83,7 +83,7 @@ class Archiver:
     async def run(self, stop: asyncio.Event) -> None:
         """Archive until `stop` is set; the batch in hand is always flushed first."""
         next_prune, next_lag = 0.0, time.monotonic() + self.settings.archive_lag_window_s
-        gathering = Gathering(self.settings.archive_gather_ms / 1000)
+        gathering = Gathering(self.settings.archive_gather_ms / 1000, hold_fetches=True)
         while not stop.is_set():
             batch = await gathering.next_batch(self.consumer, wait_ms=500, most=self.settings.archive_max_records)
             if batch:
