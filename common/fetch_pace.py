@@ -83,13 +83,15 @@ class Gathering:
         """The next batch from aiokafka's `consumer`, by partition: at most `most` records, within `wait_ms`
         of the fetch (empty if none came)."""
         wait = self._last_batch_at + self.gather_s - time.monotonic()
-        if wait > 0:
-            held = consumer.assignment() - consumer.paused() if self.hold_fetches else set()
+        if wait > 0 and self.hold_fetches:
+            held = consumer.assignment() - consumer.paused()
             consumer.pause(*held)
             try:
                 await asyncio.sleep(wait)
             finally:
                 consumer.resume(*(held & consumer.assignment()))  # those a rebalance took are not ours to resume
+        elif wait > 0:
+            await asyncio.sleep(wait)
         batch = await consumer.getmany(timeout_ms=wait_ms, max_records=most)
         if wait > 0 and batch and (held := sum(map(len, batch.values()))) < most:
             for tp, records in (await consumer.getmany(timeout_ms=GATHER_LAST_MS, max_records=most - held)).items():
