@@ -71,7 +71,7 @@ class Gathering:
     `hold_fetches`: the consumer's partitions are paused while it gathers, so the fetcher asks the broker
     nothing meanwhile, then once for everything. Without it the fetcher keeps asking for every partition it
     holds no records of, and each ask comes back as soon as any of them has one. A reader of six topics
-    with records every 5 ms, gathering for 500 ms as the archiver does, sent ~11 fetches a second, and ~4
+    with records every 5 ms, gathering for 500 ms as the archiver does, sent 34-35 fetches in 4 s, and 18-19
     holding them (`tests/integration/test_fetch_pace.py`); each costs the broker a pass over every
     partition asked for, and the archiver asks for all of them. Partitions paused by others (the
     archiver's diverged ones) stay paused."""
@@ -84,12 +84,12 @@ class Gathering:
         of the fetch (empty if none came)."""
         wait = self._last_batch_at + self.gather_s - time.monotonic()
         if wait > 0 and self.hold_fetches:
-            held = consumer.assignment() - consumer.paused()
-            consumer.pause(*held)
+            paused_here = consumer.assignment() - consumer.paused()
+            consumer.pause(*paused_here)
             try:
                 await asyncio.sleep(wait)
             finally:
-                consumer.resume(*(held & consumer.assignment()))  # those a rebalance took are not ours to resume
+                consumer.resume(*(paused_here & consumer.assignment()))  # those a rebalance took are not ours to resume
         elif wait > 0:
             await asyncio.sleep(wait)
         batch = await consumer.getmany(timeout_ms=wait_ms, max_records=most)
