@@ -259,6 +259,7 @@ class Sender:
         self.sent: dict[str, float] = {}  # submission id -> when it was sent (Unix time)
         self.slices: list[list[str]] = []  # the submissions of each `send`, in turn
         self.steal_s = self.cpu_s = 0.0  # the host's steal time and the platform's CPU while it was sent to
+        self.bursts: list[dict[str, float]] = []  # `burst`'s figures, one entry a burst
         self._idle: asyncio.Queue[Connection] = asyncio.Queue()
 
     async def open(self, connections: int = 64) -> None:
@@ -288,6 +289,15 @@ class Sender:
         self.slices.append(ids)
         self.steal_s += host_steal_s() - stolen
         self.cpu_s += platform_cpu_s(self.p) - used
+
+    async def burst(self, count: int, concurrency: int) -> None:
+        """`count` submissions as fast as `concurrency` connections take them (`intake_throughput`), then
+        `settle`: its throughput, and the platform's CPU per intake until all it caused is handled."""
+        used = platform_cpu_s(self.p)
+        figures = await intake_throughput(self.p.gateway_url, self.auth, self.watch, count, concurrency)
+        await settle(self.p)
+        figures["platform_cpu_ms_per_intake"] = (platform_cpu_s(self.p) - used) * 1000 / count
+        self.bursts.append(figures)
 
     def latencies_ms(self, ids: Iterable[str]) -> list[float]:
         return [(self.watch.seen[i] - self.sent[i]) * 1000 for i in ids if i in self.watch.seen]
@@ -355,6 +365,15 @@ THAW_S = 0.3  # after a thaw, before the next slice's first submission: the plat
 FREEZE_LIMIT_S = 6.0
 
 
+async def interleaved_bursts(senders: list[Sender], count: int, rounds: int, concurrency: int) -> None:
+    """`count` submissions to each platform, as `rounds` bursts to each in turn (`Sender.burst`), so a slow
+    spell of the host longer than a round falls on all. The others are left idle, not frozen: a burst
+    and its settling outlast what a freeze may (`FREEZE_LIMIT_S`)."""
+    for n in range(rounds):
+        for sender in senders:
+            await sender.burst(count // rounds + (n < count % rounds), concurrency)
+
+
 async def interleaved_latency(senders: list[Sender], rate: float, seconds: float, slice_s: float) -> None:
     """The same open-loop load to each platform in turn, `slice_s` seconds at a time, until each has had
     `seconds`; all but the one sent to are frozen. A slow spell of a shared host (another guest's burst, the
@@ -411,17 +430,18 @@ async def intake_figures(p: Platform, args: argparse.Namespace) -> dict[str, obj
 
 
 async def side_by_side_figures(platforms: list[Platform], args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Latency at a rate the platforms keep up with (`--headroom-rate`), sent to each in turn in slices
-    (`interleaved_latency`), after each has taken `--count` submissions as in the pairs. Besides the
-    figures over all slices, p99 over each `--block-seconds` of them: the blocks of each platform, taken
-    in the same stretch of time, pair up."""
+    """Throughput and CPU per intake over `--count` submissions to each platform in `--rounds` bursts, in
+    turn (`interleaved_bursts`); then latency at a rate the platforms keep up with (`--headroom-rate`),
+    sent to each in turn in slices (`interleaved_latency`). Besides the figures over all slices, p99 over
+    each `--block-seconds` of them: the blocks of each platform, taken in the same stretch of time, pair
+    up, as the bursts of a round do."""
     senders = []
     try:
         for p in platforms:
             watch = ReceivedWatch(p.kafka_bootstrap)
             await watch.start()
-            senders.append(sender := Sender(p, await sign_in(p), watch))
-            await intake_throughput(p.gateway_url, sender.auth, watch, args.count, args.concurrency)
+            senders.append(Sender(p, await sign_in(p), watch))
+        await interleaved_bursts(senders, args.count, args.rounds, args.concurrency)
         for sender in senders:
             await settle(sender.p)
             await compact_valkey_log(sender.p.redis_url)
@@ -429,7 +449,8 @@ async def side_by_side_figures(platforms: list[Platform], args: argparse.Namespa
         await interleaved_latency(senders, args.headroom_rate, args.headroom_seconds, args.slice_seconds)
         block = max(1, round(args.block_seconds / args.slice_seconds))
         return [
-            sender.figures(args.headroom_rate) | {"p99_ms_by_block": sender.p99_ms_by_block(block)}
+            sender.figures(args.headroom_rate)
+            | {"p99_ms_by_block": sender.p99_ms_by_block(block), "bursts": sender.bursts}
             for sender in senders
         ]
     finally:
@@ -517,11 +538,18 @@ def archive_figures(args: argparse.Namespace) -> dict[str, object]:
 
 def versus(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """`a`'s side-by-side figures over `b`'s: p50, p99, CPU per intake, and p99 block by block with the
-    median of those ratios (the judged figure)."""
+    median of those ratios (the judged figure); the bursts' throughput and CPU per intake round by round,
+    with the medians of those ratios (the judged figures)."""
     blocks = [x / y for x, y in zip(a["p99_ms_by_block"], b["p99_ms_by_block"], strict=True)]
+    bursts = list(zip(a["bursts"], b["bursts"], strict=True))
+    per_round = {k: [x[k] / y[k] for x, y in bursts] for k in ("end_to_end_per_s", "platform_cpu_ms_per_intake")}
     return {k: a[k] / b[k] for k in ("p50_ms", "p99_ms", "platform_cpu_ms_per_intake")} | {
         "p99_ms_by_block": blocks,
         "p99_ms_median_of_blocks": statistics.median(blocks),
+        "bursts_end_to_end_per_s": per_round["end_to_end_per_s"],
+        "bursts_end_to_end_per_s_median": statistics.median(per_round["end_to_end_per_s"]),
+        "bursts_cpu_ms_per_intake": per_round["platform_cpu_ms_per_intake"],
+        "bursts_cpu_ms_per_intake_median": statistics.median(per_round["platform_cpu_ms_per_intake"]),
     }
 
 
@@ -538,6 +566,9 @@ def main() -> None:
         "--headroom-seconds", type=float, default=90.0, help="seconds of it each platform gets, in slices"
     )
     parser.add_argument("--block-seconds", type=float, default=10.0, help="of those, how many make a block")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="side by side, the --count submissions go in this many bursts each"
+    )
     parser.add_argument(
         "--slice-seconds", type=float, default=2.0, help="a slice: the load goes to the other platform after it"
     )

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import asyncio
 
-from infra.bench import BODY_BYTES, ReceivedWatch, Sender, freeze, interleaved_latency, process_state, sign_in, thaw
+from infra.bench import (
+    BODY_BYTES,
+    ReceivedWatch,
+    Sender,
+    freeze,
+    interleaved_bursts,
+    interleaved_latency,
+    process_state,
+    sign_in,
+    thaw,
+)
 from infra.loadgen import Connection, submit
 from infra.runtime.platform import Platform
 
@@ -56,3 +66,15 @@ async def test_interleaved_load_reaches_each_platform_in_its_slices(platform: Pl
     by_slice, whole = sender.p99_ms_by_block(1), sender.p99_ms_by_block(2)
     assert len(by_slice) == 2 and len(whole) == 1 and whole[0] == figures["p99_ms"]
     assert "T" not in states(platform)  # left running
+
+
+async def test_interleaved_bursts_give_each_round_its_share_and_measure_each(platform: Platform) -> None:
+    sender = Sender(platform, await sign_in(platform), ReceivedWatch(platform.kafka_bootstrap))
+    await sender.watch.start()
+    try:
+        await interleaved_bursts([sender], count=25, rounds=2, concurrency=4)
+    finally:
+        await sender.watch.stop()
+    assert [b["submissions"] for b in sender.bursts] == [13, 12]  # the odd one in the first round
+    assert [b["received"] for b in sender.bursts] == [13, 12]
+    assert all(b["end_to_end_per_s"] > 0 and b["platform_cpu_ms_per_intake"] > 0 for b in sender.bursts)

@@ -20,18 +20,38 @@ def test_three_platforms_at_the_bench_slice_stay_under_the_limit() -> None:
     assert 2 * (2.0 + THAW_S) < FREEZE_LIMIT_S
 
 
-def test_versus_takes_ratios_block_by_block_and_their_median() -> None:
-    a = {"p50_ms": 30.0, "p99_ms": 120.0, "platform_cpu_ms_per_intake": 11.0, "p99_ms_by_block": [60.0, 90.0, 300.0]}
-    b = {"p50_ms": 20.0, "p99_ms": 100.0, "platform_cpu_ms_per_intake": 10.0, "p99_ms_by_block": [50.0, 100.0, 100.0]}
+def burst(per_s: float, cpu_ms: float) -> dict[str, float]:
+    return {"end_to_end_per_s": per_s, "platform_cpu_ms_per_intake": cpu_ms}
+
+
+def window(p50: float, p99: float, cpu: float, blocks: list[float], bursts: list[dict[str, float]]) -> dict:
+    return {
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "platform_cpu_ms_per_intake": cpu,
+        "p99_ms_by_block": blocks,
+        "bursts": bursts,
+    }
+
+
+def test_versus_takes_ratios_block_by_block_and_round_by_round_and_their_medians() -> None:
+    a = window(30.0, 120.0, 11.0, [60.0, 90.0, 300.0], [burst(270.0, 8.0), burst(300.0, 6.0), burst(100.0, 9.0)])
+    b = window(20.0, 100.0, 10.0, [50.0, 100.0, 100.0], [burst(300.0, 6.4), burst(300.0, 6.0), burst(200.0, 6.0)])
     ratios = versus(a, b)
     assert ratios["p50_ms"] == 1.5
     assert ratios["p99_ms"] == 1.2
     assert ratios["platform_cpu_ms_per_intake"] == pytest.approx(1.1)
     assert ratios["p99_ms_by_block"] == [1.2, 0.9, 3.0]
     assert ratios["p99_ms_median_of_blocks"] == 1.2
+    assert ratios["bursts_end_to_end_per_s"] == [0.9, 1.0, 0.5]
+    assert ratios["bursts_end_to_end_per_s_median"] == 0.9
+    assert ratios["bursts_cpu_ms_per_intake"] == [1.25, 1.0, 1.5]
+    assert ratios["bursts_cpu_ms_per_intake_median"] == 1.25
 
 
-def test_versus_refuses_windows_of_different_lengths() -> None:
-    a = {"p50_ms": 1.0, "p99_ms": 1.0, "platform_cpu_ms_per_intake": 1.0, "p99_ms_by_block": [1.0, 2.0]}
+def test_versus_refuses_windows_or_bursts_of_different_lengths() -> None:
+    a = window(1.0, 1.0, 1.0, [1.0, 2.0], [burst(1.0, 1.0)])
     with pytest.raises(ValueError):
         versus(a, a | {"p99_ms_by_block": [1.0]})
+    with pytest.raises(ValueError):
+        versus(a, a | {"bursts": []})
