@@ -442,8 +442,7 @@ async def side_by_side_figures(platforms: list[Platform], args: argparse.Namespa
             await watch.start()
             senders.append(Sender(p, await sign_in(p), watch))
         await interleaved_bursts(senders, args.count, args.rounds, args.concurrency)
-        for sender in senders:
-            await settle(sender.p)
+        for sender in senders:  # each settled after its last burst
             await compact_valkey_log(sender.p.redis_url)
             await sender.open()
         await interleaved_latency(senders, args.headroom_rate, args.headroom_seconds, args.slice_seconds)
@@ -490,11 +489,11 @@ def archive_figures(args: argparse.Namespace) -> dict[str, object]:
     (the second of a pair starts on a machine that has just run the first). Each pair's ratios, and their
     medians: a slow spell of the machine then lowers one pair, not every figure taken with the archive on.
 
-    Latency with headroom (50 /s): one platform of each, up at once and sent to in turn, a few seconds
-    each (`interleaved_latency`). p99 there is judged on a margin of 10 %, and from one platform run after
-    another it swung by more than that with the host's steal time: over nine pairs, 0.81-2.54x. A second
-    platform with the archive off shares the window, as a control: the spread of two like platforms there
-    is what any ratio of the archive's must be read against."""
+    Side by side (`side_by_side_figures`): platforms with the archive off, on, and off again, up at once,
+    given bursts in turn and then latency with headroom (50 /s) in slices in turn. p99 there is judged on
+    a margin of 10 %, and from one platform run after another it swung by more than that with the host's
+    steal time: over nine pairs, 0.81-2.54x. The second archive-off platform is the control: the spread
+    of two like platforms is what any ratio of the archive's must be read against."""
     # No archive, so no outboxes in the services. The gateway keeps each submission in its own either way
     # (its 202 rests on that); with the archive off nothing sweeps it, which a bench platform can afford.
     without = tuple(part for part in APPLICATION_PARTS if part != "archiver")
