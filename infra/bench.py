@@ -290,14 +290,17 @@ class Sender:
         self.steal_s += host_steal_s() - stolen
         self.cpu_s += platform_cpu_s(self.p) - used
 
-    async def burst(self, count: int, concurrency: int) -> None:
+    async def burst(self, count: int, concurrency: int) -> dict[str, float]:
         """`count` submissions as fast as `concurrency` connections take them (`intake_throughput`), then
-        `settle`: its throughput, and the platform's CPU per intake until all it caused is handled."""
+        `settle`: its throughput, and every part's CPU per intake from the first submission until all it
+        caused is handled (and archived): what the machine pays for one, steadier than a rate on a shared
+        machine."""
         used = platform_cpu_s(self.p)
         figures = await intake_throughput(self.p.gateway_url, self.auth, self.watch, count, concurrency)
-        await settle(self.p)
+        figures["settled_after_s"] = await settle(self.p)
         figures["platform_cpu_ms_per_intake"] = (platform_cpu_s(self.p) - used) * 1000 / count
         self.bursts.append(figures)
+        return figures
 
     def latencies_ms(self, ids: Iterable[str]) -> list[float]:
         return [(self.watch.seen[i] - self.sent[i]) * 1000 for i in ids if i in self.watch.seen]
@@ -321,18 +324,6 @@ class Sender:
             "host_steal_s": self.steal_s,
             "platform_cpu_ms_per_intake": self.cpu_s * 1000 / len(self.sent),
         }
-
-
-async def intake_latency(
-    p: Platform, auth: dict[str, str], watch: ReceivedWatch, rate: float, seconds: float
-) -> dict[str, float]:
-    sender = Sender(p, auth, watch)
-    await sender.open()
-    try:
-        await sender.send(rate, seconds)
-    finally:
-        await sender.close()
-    return sender.figures(rate)
 
 
 def freeze(p: Platform) -> None:
@@ -365,6 +356,11 @@ THAW_S = 0.3  # after a thaw, before the next slice's first submission: the plat
 FREEZE_LIMIT_S = 6.0
 
 
+def freeze_s(platforms: int, slice_s: float) -> float:
+    """How long each of `platforms` stays frozen while the others take a slice each (at least)."""
+    return (platforms - 1) * (slice_s + THAW_S)
+
+
 async def interleaved_bursts(senders: list[Sender], count: int, rounds: int, concurrency: int) -> None:
     """`count` submissions to each platform, as `rounds` bursts to each in turn (`Sender.burst`), so a slow
     spell of the host longer than a round falls on all. The others are left idle, not frozen: a burst
@@ -379,8 +375,7 @@ async def interleaved_latency(senders: list[Sender], rate: float, seconds: float
     `seconds`; all but the one sent to are frozen. A slow spell of a shared host (another guest's burst, the
     host's own work) lasts seconds to minutes, so it falls on slices of every platform alike, where
     platforms run one after another would meet it in one's window and not the other's."""
-    frozen_s = (len(senders) - 1) * (slice_s + THAW_S)
-    if frozen_s > FREEZE_LIMIT_S:
+    if (frozen_s := freeze_s(len(senders), slice_s)) > FREEZE_LIMIT_S:
         raise ValueError(
             f"{len(senders)} platforms at {slice_s} s slices would freeze each for ~{frozen_s:.1f} s, past "
             f"{FREEZE_LIMIT_S} s: their consumers would be dropped from their groups"
@@ -414,16 +409,15 @@ async def intake_figures(p: Platform, args: argparse.Namespace) -> dict[str, obj
     watch = ReceivedWatch(p.kafka_bootstrap)
     await watch.start()
     try:
-        auth = await sign_in(p)
-        used = platform_cpu_s(p)
-        throughput = await intake_throughput(p.gateway_url, auth, watch, args.count, args.concurrency)
-        throughput["settled_after_s"] = await settle(p)
-        # Every part's CPU from the first submission until all it caused is handled (and archived), per
-        # intake: what the machine pays for one, steadier than a rate on a shared machine.
-        throughput["platform_cpu_ms_per_intake"] = (platform_cpu_s(p) - used) * 1000 / args.count
-        figures: dict[str, object] = {"intake_throughput": throughput}
+        sender = Sender(p, await sign_in(p), watch)
+        figures: dict[str, object] = {"intake_throughput": await sender.burst(args.count, args.concurrency)}
         figures["valkey_log_rewrite_s"] = await compact_valkey_log(p.redis_url)
-        figures["intake_latency"] = await intake_latency(p, auth, watch, args.rate, args.seconds)
+        await sender.open()
+        try:
+            await sender.send(args.rate, args.seconds)
+        finally:
+            await sender.close()
+        figures["intake_latency"] = sender.figures(args.rate)
         return figures
     finally:
         await watch.stop()
@@ -482,6 +476,16 @@ def run_side_by_side(platforms: list[tuple[str, ...]], args: argparse.Namespace)
         return asyncio.run(side_by_side_figures(running, args))
 
 
+# No archive, so no outboxes in the services. The gateway keeps each submission in its own either way (its
+# 202 rests on that); with the archive off nothing sweeps it, which a bench platform can afford.
+WITHOUT_ARCHIVE = tuple(part for part in APPLICATION_PARTS if part != "archiver")
+
+
+def side_by_side_parts() -> list[tuple[str, ...]]:
+    """The side-by-side platforms: the archive off, on, and off again (the control)."""
+    return [WITHOUT_ARCHIVE, APPLICATION_PARTS, WITHOUT_ARCHIVE]
+
+
 def archive_figures(args: argparse.Namespace) -> dict[str, object]:
     """Intake figures with the archive off and on.
 
@@ -494,14 +498,11 @@ def archive_figures(args: argparse.Namespace) -> dict[str, object]:
     a margin of 10 %, and from one platform run after another it swung by more than that with the host's
     steal time: over nine pairs, 0.81-2.54x. The second archive-off platform is the control: the spread
     of two like platforms is what any ratio of the archive's must be read against."""
-    # No archive, so no outboxes in the services. The gateway keeps each submission in its own either way
-    # (its 202 rests on that); with the archive off nothing sweeps it, which a bench platform can afford.
-    without = tuple(part for part in APPLICATION_PARTS if part != "archiver")
     pairs = []
     for n in range(args.pairs):
         run: dict[bool, dict[str, object]] = {}
         for archive in (False, True) if n % 2 == 0 else (True, False):
-            parts = APPLICATION_PARTS if archive else without
+            parts = APPLICATION_PARTS if archive else WITHOUT_ARCHIVE
             run[archive] = run_platform(parts, args, floor=n == 0 and not archive, gateway=n == 0 and archive)
         pairs.append((run[False], run[True]))
     ratios = [
@@ -516,7 +517,7 @@ def archive_figures(args: argparse.Namespace) -> dict[str, object]:
     ]
     first_off, first_on = pairs[0]
     # A second platform with the archive off, in the same window: how far two like platforms differ there.
-    off, on, off_again = run_side_by_side([without, APPLICATION_PARTS, without], args)
+    off, on, off_again = run_side_by_side(side_by_side_parts(), args)
     return {
         "broker_floor": first_off.pop("broker_floor"),
         "gateway": first_on.pop("gateway"),
@@ -552,7 +553,7 @@ def versus(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=5000, help="submissions in the throughput run")
     parser.add_argument("--concurrency", type=int, default=64)
@@ -576,7 +577,11 @@ def main() -> None:
     parser.add_argument(
         "--pairs", type=int, default=3, help="pairs of platforms, archive off and on, alternately off or on first"
     )
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = arguments().parse_args()
     results: dict[str, object] = {
         **archive_figures(args),
         "restore": asyncio.run(restore_rate(args.restore_records)),

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from infra.bench import FREEZE_LIMIT_S, THAW_S, interleaved_latency, versus
+from infra.bench import FREEZE_LIMIT_S, arguments, freeze_s, interleaved_latency, side_by_side_parts, versus
 
 
 def test_too_many_platforms_for_the_slice_are_refused_before_any_is_frozen() -> None:
@@ -16,8 +16,9 @@ def test_too_many_platforms_for_the_slice_are_refused_before_any_is_frozen() -> 
         asyncio.run(interleaved_latency(senders, rate=50.0, seconds=90.0, slice_s=2.0))  # type: ignore[arg-type]
 
 
-def test_three_platforms_at_the_bench_slice_stay_under_the_limit() -> None:
-    assert 2 * (2.0 + THAW_S) < FREEZE_LIMIT_S
+def test_make_bench_s_side_by_side_platforms_at_its_slice_stay_under_the_limit() -> None:
+    defaults = arguments().parse_args([])
+    assert freeze_s(len(side_by_side_parts()), defaults.slice_seconds) < FREEZE_LIMIT_S
 
 
 def burst(per_s: float, cpu_ms: float) -> dict[str, float]:
