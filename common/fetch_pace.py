@@ -68,34 +68,49 @@ class Gathering:
     records nobody has taken, so what it holds may date from early in the wait: one short wait more takes
     what came since. `gather_s=0`: every batch at once, as the readers people wait on take them.
 
-    `hold_fetches`: the consumer's partitions are paused while it gathers, so the fetcher asks the broker
-    nothing meanwhile, then once for everything. Without it the fetcher keeps asking for every partition it
-    holds no records of, and each ask comes back as soon as any of them has one. A reader of six topics
-    with records every 5 ms, gathering for 500 ms as the archiver does, sent 34-35 fetches in 4 s, and 18-19
-    holding them (`tests/integration/test_fetch_pace.py`); each costs the broker a pass over every
-    partition asked for, and the archiver asks for all of them. Partitions paused by others (the
-    archiver's diverged ones) stay paused."""
+    `hold_fetches`: the consumer's partitions stay paused from the end of one batch to the start of the next,
+    so the fetcher asks the broker once a batch, for everything. Without it the fetcher keeps asking for
+    every partition it holds no records of, and each ask comes back as soon as any of them has one; each
+    costs the broker a pass over the partitions that have records, and the archiver asks for all of them. A
+    reader of six topics with records every 5 ms, gathering for 500 ms as the archiver does, sent 34-35
+    fetches in 4 s without holding, 18-19 holding only while it gathered (its fetcher asked again while the
+    archiver wrote), and 11 holding between batches (`tests/integration/test_fetch_pace.py`). Partitions
+    the reader pauses itself (the archiver's diverged ones) it names to `keep_paused`."""
 
     def __init__(self, gather_s: float, hold_fetches: bool = False) -> None:
         self.gather_s, self.hold_fetches, self._last_batch_at = gather_s, hold_fetches, 0.0
+        self._full = False  # the last batch held `most` records: more are waiting, nothing needs to gather
+        self._held: set[Any] = set()  # `hold_fetches`: the partitions this gathering paused after the last batch
+
+    def keep_paused(self, *partitions: Any) -> None:
+        """The reader paused these itself: the next batch leaves them paused."""
+        self._held -= set(partitions)
 
     async def next_batch(self, consumer: Any, *, wait_ms: int, most: int) -> dict[Any, list]:
         """The next batch from aiokafka's `consumer`, by partition: at most `most` records, within `wait_ms`
-        of the fetch (empty if none came)."""
-        wait = self._last_batch_at + self.gather_s - time.monotonic()
-        if wait > 0 and self.hold_fetches:
-            paused_here = consumer.assignment() - consumer.paused()
-            consumer.pause(*paused_here)
-            try:
-                await asyncio.sleep(wait)
-            finally:
-                consumer.resume(*(paused_here & consumer.assignment()))  # those a rebalance took are not ours to resume
-        elif wait > 0:
+        of the fetch (empty if none came). After a full batch the next is fetched at once."""
+        wait = 0.0 if self._full else self._last_batch_at + self.gather_s - time.monotonic()
+        if wait > 0:
             await asyncio.sleep(wait)
-        batch = await consumer.getmany(timeout_ms=wait_ms, max_records=most)
-        if wait > 0 and batch and (held := sum(map(len, batch.values()))) < most:
-            for tp, records in (await consumer.getmany(timeout_ms=GATHER_LAST_MS, max_records=most - held)).items():
-                batch.setdefault(tp, []).extend(records)
+        if self.hold_fetches:
+            batch = await self._fetch_once(consumer, wait_ms, most)
+        else:
+            batch = await consumer.getmany(timeout_ms=wait_ms, max_records=most)
+            if wait > 0 and batch and (held := sum(map(len, batch.values()))) < most:
+                for tp, records in (await consumer.getmany(timeout_ms=GATHER_LAST_MS, max_records=most - held)).items():
+                    batch.setdefault(tp, []).extend(records)
         if batch:
             self._last_batch_at = time.monotonic()
+        self._full = sum(map(len, batch.values())) >= most
         return batch
+
+    async def _fetch_once(self, consumer: Any, wait_ms: int, most: int) -> dict[Any, list]:
+        """What the partitions held since the last batch gathered, in one fetch; paused again before anything
+        else runs, so the fetcher asks for nothing until the next batch. (No short wait after it: the fetcher
+        asked nothing while the records gathered.)"""
+        consumer.resume(*(self._held & consumer.assignment()))  # those a rebalance took are not ours to resume
+        try:
+            return await consumer.getmany(timeout_ms=wait_ms, max_records=most)
+        finally:
+            self._held = consumer.assignment() - consumer.paused()
+            consumer.pause(*self._held)

@@ -79,13 +79,13 @@ class Archiver:
         self.last_lag: LagSummary | None = None
         self.diverged: set[str] = set()
         self._unrecorded: dict[str, int] = {}  # progress not yet written to Valkey
+        self.gathering = Gathering(settings.archive_gather_ms / 1000, hold_fetches=True)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Archive until `stop` is set; the batch in hand is always flushed first."""
         next_prune, next_lag = 0.0, time.monotonic() + self.settings.archive_lag_window_s
-        gathering = Gathering(self.settings.archive_gather_ms / 1000, hold_fetches=True)
         while not stop.is_set():
-            batch = await gathering.next_batch(self.consumer, wait_ms=500, most=self.settings.archive_max_records)
+            batch = await self.gathering.next_batch(self.consumer, wait_ms=500, most=self.settings.archive_max_records)
             if batch:
                 await self.archive(batch)
             if time.monotonic() >= next_prune:
@@ -125,6 +125,7 @@ class Archiver:
     def _diverge(self, tp: TopicPartition, exc: Diverged) -> None:
         self.diverged.add(f"{tp.topic}:{tp.partition}")
         self.consumer.pause(tp)
+        self.gathering.keep_paused(tp)
         log.error(
             "the broker's history differs from the archive: partition paused; restore the broker from the archive "
             "or investigate before archiving it again",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -75,13 +74,13 @@ def test_aiokafka_still_reads_the_wait_from_the_attribute_the_pace_sets() -> Non
 
 
 class Holding:
-    """aiokafka's consumer as a gathering reader that holds its fetches sees it; `rebalance` takes partitions
-    away during the gather."""
+    """aiokafka's consumer as a reader holding its fetches sees it: each `getmany` hands over the next of
+    `answers` and notes which partitions the fetcher could ask for then. Like aiokafka, it refuses to pause or
+    resume a partition it does not hold."""
 
-    def __init__(self, assigned: set[str], paused: set[str], rebalance: set[str]) -> None:
-        self.assigned, self.held, self.rebalance = assigned, set(paused), rebalance
-        self.paused_during_wait: set[str] = set()
-        self.answer = {"p0": ["a"]}
+    def __init__(self, assigned: set[str], paused: set[str], *answers: dict[str, list[str]]) -> None:
+        self.assigned, self.held, self.answers = set(assigned), set(paused), list(answers)
+        self.asked: list[set[str]] = []  # the unpaused partitions at each getmany
 
     def assignment(self) -> set[str]:
         return set(self.assigned)
@@ -90,28 +89,70 @@ class Holding:
         return set(self.held)
 
     def pause(self, *partitions: str) -> None:
+        assert set(partitions) <= self.assigned, partitions
         self.held |= set(partitions)
 
     def resume(self, *partitions: str) -> None:
+        assert set(partitions) <= self.assigned, partitions
         self.held -= set(partitions)
 
+    def rebalance(self, assigned: set[str]) -> None:
+        """Partitions taken away are forgotten; new ones come unpaused."""
+        self.assigned, self.held = set(assigned), self.held & assigned
+
     async def getmany(self, timeout_ms: int, max_records: int | None = None) -> dict[str, list[str]]:
-        answer, self.answer = self.answer, {}  # what came during the gather, once; nothing in the short wait after
-        return answer
+        self.asked.append(self.assigned - self.held)
+        return self.answers.pop(0) if self.answers else {}
 
 
-async def test_a_reader_holding_its_fetches_pauses_while_it_gathers_and_resumes_only_what_it_paused(
+async def test_a_reader_holding_its_fetches_keeps_its_partitions_paused_between_batches_and_resumes_only_its_own(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    kafka = Holding(assigned={"p0", "p1", "p2"}, paused={"p2"}, rebalance={"p1"})  # p2 diverged; p1 taken away
+    kafka = Holding({"p0", "p1", "p2"}, {"p2"}, {"p0": ["a"]}, {"p3": ["b"]})  # the reader paused p2 (diverged)
+    paused_while_gathering: list[set[str]] = []
 
     async def sleep(seconds: float) -> None:
-        kafka.paused_during_wait = kafka.paused()
-        kafka.assigned -= kafka.rebalance
+        paused_while_gathering.append(kafka.paused())
 
     monkeypatch.setattr(fetch_pace_module.asyncio, "sleep", sleep)
     gathering = Gathering(0.5, hold_fetches=True)
-    gathering._last_batch_at = time.monotonic()  # a batch just taken: the next one gathers first
     assert await gathering.next_batch(kafka, wait_ms=500, most=100) == {"p0": ["a"]}
-    assert kafka.paused_during_wait == {"p0", "p1", "p2"}  # the fetcher asks for none while it gathers
-    assert kafka.paused() == {"p1", "p2"}  # p0 resumed; p2 stays paused; p1 is no longer this reader's
+    assert kafka.asked == [{"p0", "p1"}]
+    assert kafka.paused() == {"p0", "p1", "p2"}  # from the end of the batch: the fetcher asks for nothing
+    kafka.pause("p0")  # the reader's own from now on, as the archiver's diverged partitions are
+    gathering.keep_paused("p0")
+    kafka.rebalance({"p0", "p2", "p3"})  # p1 taken away, p3 handed over
+    assert await gathering.next_batch(kafka, wait_ms=500, most=100) == {"p3": ["b"]}
+    assert paused_while_gathering == [{"p0", "p2"}]  # gathered with everything paused but the new p3
+    assert kafka.asked[1] == {"p3"}  # p0 and p2 stay paused; p1 is no longer this reader's to resume
+    assert kafka.paused() == {"p0", "p2", "p3"}
+
+
+class Answers:
+    """aiokafka's consumer as a reader sees it: each `getmany` hands over the next of `answers` (then nothing)."""
+
+    def __init__(self, *answers: dict[str, list[str]]) -> None:
+        self.answers = list(answers)
+
+    async def getmany(self, timeout_ms: int, max_records: int | None = None) -> dict[str, list[str]]:
+        return self.answers.pop(0) if self.answers else {}
+
+
+async def test_after_a_full_batch_the_next_is_fetched_at_once_and_after_any_other_it_gathers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch of `most` records leaves more waiting (a burst, a reader catching up): a gather then would only
+    slow the reader to `most` records a gather."""
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(fetch_pace_module.asyncio, "sleep", sleep)
+    kafka = Answers({"p0": ["a", "b"]}, {"p0": ["c"]}, {"p1": ["d"]})
+    gathering = Gathering(0.5)
+    assert await gathering.next_batch(kafka, wait_ms=500, most=2) == {"p0": ["a", "b"]}  # the first: at once
+    assert await gathering.next_batch(kafka, wait_ms=500, most=2) == {"p0": ["c"]}
+    assert slept == []  # after a full batch: no gather
+    assert await gathering.next_batch(kafka, wait_ms=500, most=2) == {"p1": ["d"]}
+    assert len(slept) == 1 and 0.4 < slept[0] <= 0.5  # after one record: the next gathered from when it came
