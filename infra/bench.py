@@ -174,8 +174,17 @@ SETTLING_GROUPS = {
 }
 
 
+def parts_cpu_s(p: Platform) -> dict[tuple[str, int], float]:
+    """CPU seconds each running part (by name and process id: one restarted counts anew) has used so far."""
+    return {
+        (name, part.process.pid): gateway_bench.cpu_s(part.process.pid)
+        for name, part in p.parts.items()
+        if part.process is not None
+    }
+
+
 def platform_cpu_s(p: Platform) -> float:
-    return sum(gateway_bench.cpu_s(part.process.pid) for part in p.parts.values() if part.process is not None)
+    return sum(parts_cpu_s(p).values())
 
 
 async def poll(pending: Callable[[], Awaitable[str | None]], timeout_s: float, every_s: float) -> float:
@@ -259,6 +268,7 @@ class Sender:
         self.sent: dict[str, float] = {}  # submission id -> when it was sent (Unix time)
         self.slices: list[list[str]] = []  # the submissions of each `send`, in turn
         self.steal_s = self.cpu_s = 0.0  # the host's steal time and the platform's CPU while it was sent to
+        self.cpu_s_by_part: dict[str, float] = {}  # the same CPU, part by part
         self.bursts: list[dict[str, float]] = []  # `burst`'s figures, one entry a burst
         self._idle: asyncio.Queue[Connection] = asyncio.Queue()
 
@@ -273,7 +283,7 @@ class Sender:
     async def send(self, rate: float, seconds: float) -> None:
         """Open loop: each submission starts at its due time on a free connection, whatever came before;
         returns once each is received, so all it caused on the intake path is done."""
-        stolen, used, ids = host_steal_s(), platform_cpu_s(self.p), []
+        stolen, used, ids = host_steal_s(), parts_cpu_s(self.p), []
 
         async def one(due: float) -> None:
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
@@ -288,7 +298,10 @@ class Sender:
         await self.watch.wait_for(ids, timeout=60)
         self.slices.append(ids)
         self.steal_s += host_steal_s() - stolen
-        self.cpu_s += platform_cpu_s(self.p) - used
+        for (name, pid), cpu_s in parts_cpu_s(self.p).items():
+            spent = cpu_s - used.get((name, pid), 0.0)
+            self.cpu_s += spent
+            self.cpu_s_by_part[name] = self.cpu_s_by_part.get(name, 0.0) + spent
 
     async def burst(self, count: int, concurrency: int) -> dict[str, float]:
         """`count` submissions as fast as `concurrency` connections take them (`intake_throughput`), then
@@ -323,6 +336,9 @@ class Sender:
             "max_ms": max(latencies),
             "host_steal_s": self.steal_s,
             "platform_cpu_ms_per_intake": self.cpu_s * 1000 / len(self.sent),
+            "cpu_ms_per_intake_by_part": {
+                name: cpu_s * 1000 / len(self.sent) for name, cpu_s in sorted(self.cpu_s_by_part.items())
+            },
         }
 
 
@@ -539,7 +555,8 @@ def archive_figures(args: argparse.Namespace) -> dict[str, object]:
 def versus(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """`a`'s side-by-side figures over `b`'s: p50, p99, CPU per intake, and p99 block by block with the
     median of those ratios (the judged figure); the bursts' throughput and CPU per intake round by round,
-    with the medians of those ratios (the judged figures)."""
+    with the medians of those ratios (the judged figures); and how much more CPU an intake each part used
+    over the window (ms; a part `b` lacks, the archiver, counts whole)."""
     blocks = [x / y for x, y in zip(a["p99_ms_by_block"], b["p99_ms_by_block"], strict=True)]
     bursts = list(zip(a["bursts"], b["bursts"], strict=True))
     per_round = {k: [x[k] / y[k] for x, y in bursts] for k in ("end_to_end_per_s", "platform_cpu_ms_per_intake")}
@@ -550,6 +567,10 @@ def versus(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         "bursts_end_to_end_per_s_median": statistics.median(per_round["end_to_end_per_s"]),
         "bursts_cpu_ms_per_intake": per_round["platform_cpu_ms_per_intake"],
         "bursts_cpu_ms_per_intake_median": statistics.median(per_round["platform_cpu_ms_per_intake"]),
+        "cpu_ms_per_intake_more_by_part": {
+            name: a["cpu_ms_per_intake_by_part"].get(name, 0.0) - b["cpu_ms_per_intake_by_part"].get(name, 0.0)
+            for name in sorted(a["cpu_ms_per_intake_by_part"].keys() | b["cpu_ms_per_intake_by_part"].keys())
+        },
     }
 
 

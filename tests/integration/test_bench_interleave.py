@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from infra.bench import (
     BODY_BYTES,
     ReceivedWatch,
@@ -62,6 +64,9 @@ async def test_interleaved_load_reaches_each_platform_in_its_slices(platform: Pl
     figures = sender.figures(20.0)
     assert figures["sent"] == figures["received"] == 40  # two slices of a second at 20 /s, each received
     assert figures["platform_cpu_ms_per_intake"] > 0
+    by_part = figures["cpu_ms_per_intake_by_part"]
+    assert set(by_part) == set(platform.parts) and by_part["gateway"] > 0  # every part, the one sent to busy
+    assert sum(by_part.values()) == pytest.approx(figures["platform_cpu_ms_per_intake"])
     assert [len(ids) for ids in sender.slices] == [20, 20]
     by_slice, whole = sender.p99_ms_by_block(1), sender.p99_ms_by_block(2)
     assert len(by_slice) == 2 and len(whole) == 1 and whole[0] == figures["p99_ms"]

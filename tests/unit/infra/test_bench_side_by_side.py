@@ -25,11 +25,14 @@ def burst(per_s: float, cpu_ms: float) -> dict[str, float]:
     return {"end_to_end_per_s": per_s, "platform_cpu_ms_per_intake": cpu_ms}
 
 
-def window(p50: float, p99: float, cpu: float, blocks: list[float], bursts: list[dict[str, float]]) -> dict:
+def window(
+    p50: float, p99: float, cpu: float, blocks: list[float], bursts: list[dict[str, float]], by_part: dict | None = None
+) -> dict:
     return {
         "p50_ms": p50,
         "p99_ms": p99,
         "platform_cpu_ms_per_intake": cpu,
+        "cpu_ms_per_intake_by_part": by_part or {},
         "p99_ms_by_block": blocks,
         "bursts": bursts,
     }
@@ -48,6 +51,14 @@ def test_versus_takes_ratios_block_by_block_and_round_by_round_and_their_medians
     assert ratios["bursts_end_to_end_per_s_median"] == 0.9
     assert ratios["bursts_cpu_ms_per_intake"] == [1.25, 1.0, 1.5]
     assert ratios["bursts_cpu_ms_per_intake_median"] == 1.25
+
+
+def test_versus_tells_how_much_more_cpu_each_part_used_and_counts_a_part_the_other_lacks_whole() -> None:
+    a = window(1.0, 1.0, 1.0, [1.0], [burst(1.0, 1.0)], {"archiver": 0.4, "broker": 11.2, "intake": 3.5})
+    b = window(1.0, 1.0, 1.0, [1.0], [burst(1.0, 1.0)], {"broker": 11.17, "intake": 3.4})
+    more = versus(a, b)["cpu_ms_per_intake_more_by_part"]
+    assert list(more) == ["archiver", "broker", "intake"]
+    assert more == pytest.approx({"archiver": 0.4, "broker": 0.03, "intake": 0.1})
 
 
 def test_versus_refuses_windows_or_bursts_of_different_lengths() -> None:
