@@ -75,15 +75,16 @@ class Gathering:
     reader of six topics with records every 5 ms, gathering for 500 ms as the archiver does, sent 34-35
     fetches in 4 s without holding, 18-19 holding only while it gathered (its fetcher asked again while the
     archiver wrote), and 11 holding between batches (`tests/integration/test_fetch_pace.py`). Partitions
-    the reader pauses itself (the archiver's diverged ones) it names to `keep_paused`."""
+    the reader wants left alone (the archiver's diverged ones) it pauses through `keep_paused`."""
 
     def __init__(self, gather_s: float, hold_fetches: bool = False) -> None:
         self.gather_s, self.hold_fetches, self._last_batch_at = gather_s, hold_fetches, 0.0
         self._full = False  # the last batch held `most` records: more are waiting, nothing needs to gather
         self._held: set[Any] = set()  # `hold_fetches`: the partitions this gathering paused after the last batch
 
-    def keep_paused(self, *partitions: Any) -> None:
-        """The reader paused these itself: the next batch leaves them paused."""
+    def keep_paused(self, consumer: Any, *partitions: Any) -> None:
+        """Pause these for good: no later batch resumes them."""
+        consumer.pause(*partitions)
         self._held -= set(partitions)
 
     async def next_batch(self, consumer: Any, *, wait_ms: int, most: int) -> dict[Any, list]:

@@ -267,8 +267,8 @@ class Sender:
         self.p, self.auth, self.watch = p, auth, watch
         self.sent: dict[str, float] = {}  # submission id -> when it was sent (Unix time)
         self.slices: list[list[str]] = []  # the submissions of each `send`, in turn
-        self.steal_s = self.cpu_s = 0.0  # the host's steal time and the platform's CPU while it was sent to
-        self.cpu_s_by_part: dict[str, float] = {}  # the same CPU, part by part
+        self.steal_s = 0.0  # the host's steal time while it was sent to
+        self.cpu_s_by_part: dict[str, float] = {}  # each part's CPU meanwhile
         self.bursts: list[dict[str, float]] = []  # `burst`'s figures, one entry a burst
         self._idle: asyncio.Queue[Connection] = asyncio.Queue()
 
@@ -299,9 +299,7 @@ class Sender:
         self.slices.append(ids)
         self.steal_s += host_steal_s() - stolen
         for (name, pid), cpu_s in parts_cpu_s(self.p).items():
-            spent = cpu_s - used.get((name, pid), 0.0)
-            self.cpu_s += spent
-            self.cpu_s_by_part[name] = self.cpu_s_by_part.get(name, 0.0) + spent
+            self.cpu_s_by_part[name] = self.cpu_s_by_part.get(name, 0.0) + cpu_s - used.get((name, pid), 0.0)
 
     async def burst(self, count: int, concurrency: int) -> dict[str, float]:
         """`count` submissions as fast as `concurrency` connections take them (`intake_throughput`), then
@@ -335,7 +333,7 @@ class Sender:
             "p99_ms": pct(latencies, 99),
             "max_ms": max(latencies),
             "host_steal_s": self.steal_s,
-            "platform_cpu_ms_per_intake": self.cpu_s * 1000 / len(self.sent),
+            "platform_cpu_ms_per_intake": sum(self.cpu_s_by_part.values()) * 1000 / len(self.sent),
             "cpu_ms_per_intake_by_part": {
                 name: cpu_s * 1000 / len(self.sent) for name, cpu_s in sorted(self.cpu_s_by_part.items())
             },

@@ -124,8 +124,7 @@ class Archiver:
 
     def _diverge(self, tp: TopicPartition, exc: Diverged) -> None:
         self.diverged.add(f"{tp.topic}:{tp.partition}")
-        self.consumer.pause(tp)
-        self.gathering.keep_paused(tp)
+        self.gathering.keep_paused(self.consumer, tp)
         log.error(
             "the broker's history differs from the archive: partition paused; restore the broker from the archive "
             "or investigate before archiving it again",

@@ -156,8 +156,7 @@ async def test_a_partition_the_reader_pauses_itself_stays_paused_from_batch_to_b
                 first[tp.topic] = [r.value for r in records]
         assert first == {topic: [b"before"] for topic in topics}
         diverged = {tp for tp in consumer.assignment() if tp.topic == topics[0]}  # its record's among them
-        consumer.pause(*diverged)
-        gathering.keep_paused(*diverged)
+        gathering.keep_paused(consumer, *diverged)
         for topic in topics:
             await produce(platform.kafka_bootstrap, topic, b"after", key=b"k")
         later = await gathering.next_batch(consumer, wait_ms=2000, most=100)

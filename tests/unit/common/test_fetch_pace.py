@@ -119,8 +119,7 @@ async def test_a_reader_holding_its_fetches_keeps_its_partitions_paused_between_
     assert await gathering.next_batch(kafka, wait_ms=500, most=100) == {"p0": ["a"]}
     assert kafka.asked == [{"p0", "p1"}]
     assert kafka.paused() == {"p0", "p1", "p2"}  # from the end of the batch: the fetcher asks for nothing
-    kafka.pause("p0")  # the reader's own from now on, as the archiver's diverged partitions are
-    gathering.keep_paused("p0")
+    gathering.keep_paused(kafka, "p0")  # the reader's own from now on, as the archiver's diverged partitions are
     kafka.rebalance({"p0", "p2", "p3"})  # p1 taken away, p3 handed over
     assert await gathering.next_batch(kafka, wait_ms=500, most=100) == {"p3": ["b"]}
     assert paused_while_gathering == [{"p0", "p2"}]  # gathered with everything paused but the new p3
