@@ -45,7 +45,8 @@ class ArchiveSettings(BaseSettings, frozen=True, kw_only=True):
     archive_fetch_max_wait_ms: int = 200
     # While records keep coming, the next batch this long after the last began: each costs a fetch across
     # every topic, fsyncs and a Valkey write, and the archive's lag only delays the outboxes' confirmations.
-    archive_gather_ms: int = 500
+    # 2 s, not 500 ms: the archiver's CPU at 50 intakes/s fell from 0.41 to 0.14 ms an intake (README).
+    archive_gather_ms: int = 2000
     archive_prune_interval_s: float = 3600.0
     archive_lag_window_s: float = 60.0
     archive_metadata_max_age_ms: int = 5_000  # how soon a new `referrals.<code>.v1` topic is picked up

@@ -17,6 +17,8 @@ import redis.asyncio as aioredis
 
 from common.outbox import EPOCH_KEY, archive_hwm_key
 from common.progress import clamp_positions
+from common.settings import load_settings
+from infra.archive.service import ArchiveSettings
 from infra.runtime.components import admin_password_file, pii_key_file, redis_url, tansu_argv, valkey_argv
 from infra.runtime.errors import PlatformError
 from infra.runtime.ports import Ports
@@ -122,7 +124,7 @@ class Platform:
         others = [n for n in reversed(self.wanted) if n in self.parts and n != "archiver"]
         stop_together([self.parts.pop(n) for n in others], timeout=15.0)
         if "archiver" in self.parts:
-            if not self._archive_settles(timeout=60.0):
+            if not self._archive_settles(timeout=60.0, quiet_s=self._archive_pause_s() + 1.5):
                 self.say("the archive was still moving after 60 s: the outboxes will publish the rest again")
             self.parts.pop("archiver").stop()
         self.parts.pop("broker").stop()
@@ -134,7 +136,11 @@ class Platform:
         with redis.Redis.from_url(self.redis_url, socket_timeout=5) as client:
             return _archived(client)
 
-    def _archive_settles(self, timeout: float, quiet_s: float = 3.0) -> bool:
+    def _archive_pause_s(self) -> float:
+        """The longest the archiver waits between two batches while records keep coming."""
+        return load_settings(ArchiveSettings, self._env({})).archive_gather_ms / 1000
+
+    def _archive_settles(self, timeout: float, quiet_s: float) -> bool:
         """The archive's marks stay the same for `quiet_s`: with nothing publishing, it has what there was."""
         deadline, last, since = time.monotonic() + timeout, -1, time.monotonic()
         with redis.Redis.from_url(self.redis_url, socket_timeout=5) as client:

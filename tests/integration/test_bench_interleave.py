@@ -15,6 +15,7 @@ from infra.bench import (
     interleaved_bursts,
     interleaved_latency,
     process_state,
+    settle,
     sign_in,
     thaw,
 )
@@ -83,3 +84,6 @@ async def test_interleaved_bursts_give_each_round_its_share_and_measure_each(pla
     assert [b["submissions"] for b in sender.bursts] == [13, 12]  # the odd one in the first round
     assert [b["received"] for b in sender.bursts] == [13, 12]
     assert all(b["end_to_end_per_s"] > 0 and b["platform_cpu_ms_per_intake"] > 0 for b in sender.bursts)
+    # each burst ended once the archive, too, held all it caused: nothing is left behind for the next
+    assert "archiver" in platform.parts
+    await settle(platform, timeout_s=0.1)  # TimeoutError if any reader or the archive were still behind
