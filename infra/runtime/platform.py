@@ -138,7 +138,7 @@ class Platform:
 
     def _archive_pause_s(self) -> float:
         """The longest the archiver waits between two batches while records keep coming."""
-        return load_settings(ArchiveSettings, self._env({})).archive_gather_ms / 1000
+        return load_settings(ArchiveSettings, {**os.environ, **self._env({})}).archive_gather_ms / 1000
 
     def _archive_settles(self, timeout: float, quiet_s: float) -> bool:
         """The archive's marks stay the same for `quiet_s`: with nothing publishing, it has what there was."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
-from infra.runtime.platform import PlatformError
+from infra.runtime.platform import Platform, PlatformError
 from infra.runtime.supervisor import Compaction, compaction_schedule
 
 FOUR = dt.time(4, 0)
@@ -107,3 +108,13 @@ def test_counts_from_what_the_new_broker_was_refilled_with_not_from_marks_still_
     platform.held = 70_000 + 500  # all of them gone over, and 500 new records by the next night
     compaction.check(at(27, 4))
     assert platform.compactions == 1 and "not needed: 500" in platform.said[-1]
+
+
+def test_a_compaction_waits_for_the_archive_longer_than_the_archivers_gather(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ARCHIVE_GATHER_MS", raising=False)
+    assert Platform(tmp_path)._archive_pause_s() == 2.0  # the archiver's default
+    assert Platform(tmp_path, env={"ARCHIVE_GATHER_MS": "5000"})._archive_pause_s() == 5.0
+    monkeypatch.setenv("ARCHIVE_GATHER_MS", "750")  # the launcher's own environment reaches the parts too
+    assert Platform(tmp_path)._archive_pause_s() == 0.75
