@@ -183,6 +183,15 @@ def parts_cpu_s(p: Platform) -> dict[tuple[str, int], float]:
     }
 
 
+def burst_cpu_s(
+    used: dict[tuple[str, int], float], settled: dict[tuple[str, int], float], archived: dict[tuple[str, int], float]
+) -> float:
+    """A burst's CPU from `parts_cpu_s` readings at its start, once every reader had handled it, and once the
+    archive held it too: every part's until the first, and the archiver's on until the second."""
+    cpu_s = sum(v - used.get(k, 0.0) for k, v in settled.items())
+    return cpu_s + sum(v - settled.get(k, 0.0) for k, v in archived.items() if k[0] == "archiver")
+
+
 async def poll(pending: Callable[[], Awaitable[str | None]], timeout_s: float, every_s: float) -> float:
     """Await `pending` every `every_s` seconds until it answers None (nothing pending); returns the seconds
     that took. Any other answer says what is still pending, for the error once `timeout_s` have passed."""
@@ -310,9 +319,7 @@ class Sender:
         figures["settled_after_s"] = await settle(self.p, archive=False)
         settled = parts_cpu_s(self.p)
         figures["archived_after_s"] = figures["settled_after_s"] + await settle(self.p)
-        cpu_s = sum(settled[k] - used.get(k, 0.0) for k in settled)  # the archiver's own until it has all:
-        cpu_s += sum(v - settled.get(k, 0.0) for k, v in parts_cpu_s(self.p).items() if k[0] == "archiver")
-        figures["platform_cpu_ms_per_intake"] = cpu_s * 1000 / count
+        figures["platform_cpu_ms_per_intake"] = burst_cpu_s(used, settled, parts_cpu_s(self.p)) * 1000 / count
         self.bursts.append(figures)
         return figures
 

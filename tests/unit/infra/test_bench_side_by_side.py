@@ -6,7 +6,15 @@ import asyncio
 
 import pytest
 
-from infra.bench import FREEZE_LIMIT_S, arguments, freeze_s, interleaved_latency, side_by_side_parts, versus
+from infra.bench import (
+    FREEZE_LIMIT_S,
+    arguments,
+    burst_cpu_s,
+    freeze_s,
+    interleaved_latency,
+    side_by_side_parts,
+    versus,
+)
 
 
 def test_too_many_platforms_for_the_slice_are_refused_before_any_is_frozen() -> None:
@@ -67,3 +75,10 @@ def test_versus_refuses_windows_or_bursts_of_different_lengths() -> None:
         versus(a, a | {"p99_ms_by_block": [1.0]})
     with pytest.raises(ValueError):
         versus(a, a | {"bursts": []})
+
+
+def test_a_bursts_cpu_counts_the_archiver_until_it_has_archived_and_the_others_until_they_have_handled() -> None:
+    used = {("intake", 10): 1.0, ("archiver", 11): 2.0}
+    settled = {("intake", 10): 1.5, ("archiver", 11): 2.1, ("triage", 12): 0.3}  # triage restarted: counts whole
+    archived = {("intake", 10): 1.9, ("archiver", 11): 2.4, ("triage", 12): 0.6}  # idling while the archive caught up
+    assert burst_cpu_s(used, settled, archived) == pytest.approx(0.5 + 0.1 + 0.3 + 0.3)  # the archiver's 0.3 more only
