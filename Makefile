@@ -8,7 +8,7 @@ DEMO   ?= 1
 CHROMIUM ?= /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run infra test test-unit test-integration chaos audit-verify bench docs docs-check lint format lock clean
+.PHONY: help install browser run infra test test-unit test-integration chaos audit-verify bench bench-judge docs docs-check lint format lock clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -77,6 +77,9 @@ audit-verify: $(STAMP) ## check the hash chains of the event archive (var/archiv
 
 bench: $(STAMP) ## measure broker floor, intake throughput and latency on the embedded default
 	$(PY) -m infra.bench
+
+bench-judge: $(STAMP) ## the archive's p99 judged over every run kept in var/bench/runs (mean, 95 % bound)
+	$(PY) -m infra.bench_judge
 
 docs: $(STAMP) ## regenerate JSON Schema and AsyncAPI documents of the contracts into docs/contracts
 	$(PY) -m contracts.export --out docs/contracts

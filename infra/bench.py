@@ -8,7 +8,8 @@ decision-to-referral trip (`infra.workflow_bench`); and oversight's ledgers over
 (`services.oversight.ledger_bench`).
 
 Starts its own platform on free loopback ports in a temporary directory, and stops it afterwards.
-Figures go to stdout and to var/bench/results.json."""
+Figures go to stdout and to var/bench/results.json, and each run is kept under var/bench/runs/ for
+`make bench-judge` (`infra.bench_judge`), which judges the archive's p99 over several runs."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import os
 import platform as host
 import signal
 import statistics
+import subprocess
 import tempfile
 import time
 import uuid
@@ -609,8 +611,31 @@ def arguments() -> argparse.ArgumentParser:
     return parser
 
 
+def commit() -> str:
+    """The commit the bench ran, `+` if the working tree differed from it ("unknown" outside a checkout)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.stdout.strip() + ("+" if changed.stdout.strip() else "")
+
+
+def write_results(results: dict[str, object], started: time.struct_time, root: Path = Path("var/bench")) -> Path:
+    """`results.json` for the last run, and the same kept as `runs/<when it started, UTC>.json`."""
+    text = json.dumps(results, indent=2)
+    (root / "runs").mkdir(parents=True, exist_ok=True)
+    (root / "results.json").write_text(text)
+    kept = root / "runs" / time.strftime("%Y%m%dT%H%M%SZ.json", started)
+    kept.write_text(text)
+    return kept
+
+
 def main() -> None:
     args = arguments().parse_args()
+    started = time.gmtime()
     results: dict[str, object] = {
         **archive_figures(args),
         "restore": asyncio.run(restore_rate(args.restore_records)),
@@ -618,10 +643,9 @@ def main() -> None:
         "workflow": workflow_bench.run(),
         "oversight_ledgers": ledger_bench.benchmark(),
         "machine": {"cpus": os.cpu_count(), "python": host.python_version(), "system": host.platform()},
+        "commit": commit(),
     }
-    out = Path("var/bench/results.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    write_results(results, started)
     print(json.dumps(results, indent=2))
 
 
