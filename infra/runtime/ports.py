@@ -58,15 +58,21 @@ class Ports:
 
     def check_free(self, health_parts: Mapping[str, int] | None = None) -> None:
         """Refuse to start while a port the platform would listen on is taken: the broker's, Valkey's, the
-        gateway's, and the health port of each of `health_parts` (part name -> its index)."""
+        gateway's, and the health port of each of `health_parts` (part name -> its index). Every taken one
+        is named, so one start shows all there is to clear."""
         wanted = [(self.broker, "broker"), (self.redis, "redis"), (self.gateway, "gateway")]
         wanted += [(self.health_port(index), f"health of {name}") for name, index in (health_parts or {}).items()]
-        for port, role in wanted:
-            if port and not _port_free(port):
-                raise PlatformError(
-                    f"port {port} ({role}) is already in use on 127.0.0.1: "
-                    f"stop what holds it or choose another (see README, 'Ports')"
-                )
+        taken = [f"{port} ({role})" for port, role in wanted if port and not _port_free(port)]
+        if len(taken) == 1:
+            raise PlatformError(
+                f"port {taken[0]} is already in use on 127.0.0.1: "
+                f"stop what holds it or choose another (see README, 'Ports')"
+            )
+        if taken:
+            raise PlatformError(
+                f"ports {', '.join(taken)} are already in use on 127.0.0.1: "
+                f"stop what holds them or choose others (see README, 'Ports')"
+            )
 
 
 def _port_free(port: int) -> bool:
