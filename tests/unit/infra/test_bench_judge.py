@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.bench import write_results
+from infra.bench import commit, write_results
 from infra.bench_judge import Run, judge, main, t_95
 
 
@@ -70,3 +70,10 @@ def test_make_bench_keeps_each_run_beside_the_last_one_for_the_judgement(tmp_pat
     assert json.loads(first.read_text()) == results(1.1, 1.0, 1.0)  # the earlier run is not overwritten
     assert (tmp_path / "results.json").read_text() == later.read_text()
     assert [p.name for p in sorted((tmp_path / "runs").iterdir())] == ["20261127T142707Z.json", "20261127T144800Z.json"]
+
+
+def test_a_run_notes_the_commit_it_measured_or_says_it_cannot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    code = commit()  # this checkout: a short hash, `+` if the tree has changes
+    assert code.rstrip("+").isalnum() and len(code.rstrip("+")) >= 7
+    monkeypatch.chdir(tmp_path)  # no repository here
+    assert commit() == "unknown"
