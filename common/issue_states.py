@@ -64,12 +64,25 @@ class IssueStates:
 
     async def flush(self) -> None:
         if self._dirty:
-            changed, self._dirty = self._dirty, {}
-            try:
-                await self._redis.mset({self._key(i): msgspec.json.encode(s) for i, s in changed.items()})
-            except BaseException:
-                self._dirty = changed | self._dirty  # written with the next flush, after the redelivery
-                raise
+            async with self._redis.pipeline(transaction=False) as pipe:
+                undo = self.stage(pipe)
+                try:
+                    await pipe.execute()
+                except BaseException:
+                    undo()
+                    raise
+
+    def stage(self, pipe: aioredis.client.Pipeline) -> Callable[[], None]:
+        """Queue the changes' write in the caller's pipeline (one transaction with the caller's own writes);
+        returns what keeps them for the next flush if that pipeline fails."""
+        changed, self._dirty = self._dirty, {}
+        if changed:
+            pipe.mset({self._key(i): msgspec.json.encode(s) for i, s in changed.items()})
+
+        def undo() -> None:
+            self._dirty = changed | self._dirty  # written with the next flush, after the redelivery
+
+        return undo
 
 
 class IssueLocks:

@@ -19,6 +19,20 @@ from gateway.settings import GatewaySettings
 from gateway.worklists import ReviewOutcomes, WorkLists
 
 
+async def write_batch(redis: aioredis.Redis, issues: IssueReadModel, work: WorkLists) -> None:
+    """A batch's projection in one transaction: a reader never sees an issue half projected (its category
+    from the triage, say, and still the state "received" from its first event)."""
+    async with redis.pipeline(transaction=True) as pipe:
+        # the history and summary first: the work lists' state overrides the summary's "received"
+        undo = [await issues.stage(pipe), work.stage(pipe)]
+        try:
+            await pipe.execute()
+        except BaseException:
+            for keep in undo:
+                keep()
+            raise
+
+
 def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
     def attach(broker: KafkaBroker, redis: aioredis.Redis, _outbox: Outbox | None) -> None:
         issues = IssueReadModel(redis)
@@ -30,8 +44,7 @@ def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]
             return []
 
         async def flush() -> None:
-            await issues.flush()  # the history and summary first: the work lists' state overrides its "received"
-            await work.flush()
+            await write_batch(redis, issues, work)
 
         async def prefetch(events: list[IssueEvent]) -> None:
             await work.states.prefetch([e.issue_id for e in events])

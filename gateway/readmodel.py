@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import msgspec
 import redis.asyncio as aioredis
@@ -85,26 +86,34 @@ class IssueReadModel:
     async def flush(self) -> None:
         """Append each queued event to its issue's history once, however often delivered, and update the
         summaries: one round trip for the batch."""
-        if not self._queued:
-            return
-        queued, self._queued = self._queued, []
-        try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for event in queued:
-                    number = event.issue_id
-                    args: list[str | bytes] = [str(event.event_id), self._entry.encode(history_entry(event))]
-                    for field, value in summary_changes(event).items():
-                        args += [field, value]
-                    keys = [f"gw:history:{number}", f"gw:seen:{number}", f"gw:issue:{number}"]
-                    await self._apply(keys=keys, args=args, client=pipe)
-                    if isinstance(event, IssueReceived):
-                        pipe.set(f"gw:submission:{event.submission_id}", number)
-                        pipe.set(f"gw:submission-of:{number}", str(event.submission_id))
-                        pipe.zrem(PENDING, str(event.submission_id))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            undo = await self.stage(pipe)
+            try:
                 await pipe.execute()
-        except BaseException:
+            except BaseException:
+                undo()
+                raise
+
+    async def stage(self, pipe: aioredis.client.Pipeline) -> Callable[[], None]:
+        """Queue `flush`'s writes in the caller's pipeline; returns what keeps the events for the next flush
+        if that pipeline fails."""
+        queued, self._queued = self._queued, []
+        for event in queued:
+            number = event.issue_id
+            args: list[str | bytes] = [str(event.event_id), self._entry.encode(history_entry(event))]
+            for field, value in summary_changes(event).items():
+                args += [field, value]
+            keys = [f"gw:history:{number}", f"gw:seen:{number}", f"gw:issue:{number}"]
+            await self._apply(keys=keys, args=args, client=pipe)
+            if isinstance(event, IssueReceived):
+                pipe.set(f"gw:submission:{event.submission_id}", number)
+                pipe.set(f"gw:submission-of:{number}", str(event.submission_id))
+                pipe.zrem(PENDING, str(event.submission_id))
+
+        def undo() -> None:
             self._queued = queued + self._queued
-            raise
+
+        return undo
 
     async def issue(self, number: str) -> IssueView | None:
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -9,6 +9,7 @@ so a clearly impossible step is a 409 at once; the owning service still decides.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import msgspec
 import redis.asyncio as aioredis
@@ -81,18 +82,27 @@ class WorkLists:
         return after
 
     async def flush(self) -> None:
-        await self.states.flush()
-        if not self._queued:
-            return
-        queued, self._queued = self._queued, []
-        try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                for name, args, *kwargs in queued:
-                    getattr(pipe, name)(*args, **(kwargs[0] if kwargs else {}))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            undo = self.stage(pipe)
+            try:
                 await pipe.execute()
-        except BaseException:
+            except BaseException:
+                undo()
+                raise
+
+    def stage(self, pipe: aioredis.client.Pipeline) -> Callable[[], None]:
+        """Queue the batch's states and index changes in the caller's transaction; returns what keeps them
+        for the next flush if it fails."""
+        undo_states = self.states.stage(pipe)
+        queued, self._queued = self._queued, []
+        for name, args, *kwargs in queued:
+            getattr(pipe, name)(*args, **(kwargs[0] if kwargs else {}))
+
+        def undo() -> None:
+            undo_states()
             self._queued = queued + self._queued
-            raise
+
+        return undo
 
     async def sitting_at(self, units: list[str]) -> list[str]:
         """Issue numbers sitting at any of the units now, oldest first."""
