@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
+log = logging.getLogger(__name__)
 
 
 def _die_with_parent() -> None:
@@ -69,7 +71,7 @@ class Part:
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                pass
+                log.warning("part did not stop in time; killing it", extra={"part": self.name, "timeout_s": timeout})
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)  # granian workers and anything else left behind
         self.process.wait()
