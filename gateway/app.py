@@ -105,7 +105,11 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         )
         await ensure_platform_admin(credentials, settings.admin_password_file)
         await registry.start()
-        outbox = Outbox(redis, "gateway", await current_epoch(redis), settings.outbox_republish_after_s)
+        outbox = (  # swept by the gateway-projector (README "Nothing lost"); nobody would without the archiver
+            Outbox(redis, "gateway", await current_epoch(redis), settings.outbox_republish_after_s)
+            if settings.outbox_enabled
+            else None
+        )
         locations = Locations(redis, outbox)
         noting = asyncio.create_task(locations.run())
         app.state.update(

@@ -18,12 +18,15 @@ from common.outbox import Outbox
 from gateway.tracking import new_tracking_code, shown, tracking_key
 
 log = logging.getLogger(__name__)
+NO_OUTBOX: tuple[list[str], list[object]] = (["", ""], ["", "", "", 0])
 PENDING = "gw:pending"  # sorted set: submission id -> accepted at (unix s); left when IssueReceived is seen
 
 # One atomic step. With a key already used: return what it was first used for. Otherwise remember
 # the key (if any), mark the submission pending (for its status), put it in the gateway's outbox,
 # which publishes it again until the event archive holds it (once answered 202 it is never lost), and
 # write what belongs with the submission (its tracking code, sealed contact, photo owner): all or nothing.
+# No outbox keys (a platform without the archiver, `OUTBOX_ENABLED=false`): nothing would ever confirm or
+# sweep the entry, so none is kept.
 _ACCEPT = """
 if KEYS[1] ~= '' then
   local first = redis.call('GET', KEYS[1])
@@ -31,8 +34,10 @@ if KEYS[1] ~= '' then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
 end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
-redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
-redis.call('ZADD', KEYS[4], ARGV[8], ARGV[7])
+if KEYS[3] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
+  redis.call('ZADD', KEYS[4], ARGV[8], ARGV[7])
+end
 for i = 5, #KEYS do
   redis.call('SET', KEYS[i], ARGV[i + 4])
 end
@@ -109,7 +114,7 @@ class BatchedScript:
 
 
 class SubmissionDesk:
-    def __init__(self, redis: aioredis.Redis, outbox: Outbox, ttl_s: int) -> None:
+    def __init__(self, redis: aioredis.Redis, outbox: Outbox | None, ttl_s: int) -> None:
         self._redis, self._outbox, self._ttl_s = redis, outbox, ttl_s
         self._accept = BatchedScript(redis, _ACCEPT)
         self._decoder = msgspec.json.Decoder(Accepted)
@@ -127,7 +132,7 @@ class SubmissionDesk:
         `also` (key → value) set, in the same atomic step."""
         code, submission = new_tracking_code(), str(submission_id)
         mine = Accepted(submission_id, body_fingerprint, shown(code))
-        outbox_keys, outbox_args = self._outbox.unpublished(record)
+        outbox_keys, outbox_args = self._outbox.unpublished(record) if self._outbox else NO_OUTBOX
         extra = {tracking_key(code): submission, **(also or {})}
         first = await self._accept(
             [f"gw:idem:{idempotency_key}" if idempotency_key else "", PENDING, *outbox_keys, *extra],
@@ -148,12 +153,14 @@ class Locations:
     """Notes where the broker put each submission, in batches off the request path. A note lost in a
     crash costs nothing but one more publication by the sweeper, which consumers drop as a duplicate."""
 
-    def __init__(self, redis: aioredis.Redis, outbox: Outbox, every_s: float = 0.01) -> None:
+    def __init__(self, redis: aioredis.Redis, outbox: Outbox | None, every_s: float = 0.01) -> None:
         self._redis, self._outbox, self._every_s = redis, outbox, every_s
         self._noted: list[Published] = []
         self._wake = asyncio.Event()
 
     def note(self, published: list[Published]) -> None:
+        if self._outbox is None:
+            return  # nothing kept, nothing to locate
         self._noted.extend(published)
         self._wake.set()
 
@@ -166,7 +173,7 @@ class Locations:
     async def flush(self) -> None:
         self._wake.clear()
         batch, self._noted = self._noted, []
-        if not batch:
+        if not batch or self._outbox is None:
             return
         try:
             async with self._redis.pipeline(transaction=False) as pipe:

@@ -41,6 +41,19 @@ async def test_concurrent_submissions_are_each_kept_with_what_belongs_to_them(re
         assert await redis.get(f"gw:track:code:{a.tracking_code.replace('-', '')}") == str(a.submission_id).encode()
 
 
+async def test_without_the_archiver_nothing_is_kept_that_nobody_would_sweep(redis: aioredis.Redis) -> None:
+    """`OUTBOX_ENABLED=false` (a platform without the archiver): the submission is still accepted once per key,
+    with its tracking code and what belongs to it, but no outbox entry is left to grow for ever."""
+    desk = SubmissionDesk(redis, None, TTL_S)
+    (record, sid), (again, again_id) = submission(), submission()
+    first = await desk.accept(record, sid, "key-2", "fp", {f"gw:photos:owner:{sid}": "610902001001"})
+    assert await desk.accept(again, again_id, "key-2", "fp") == first
+    assert await redis.zcard(PENDING) == 1
+    assert await redis.get(f"gw:photos:owner:{sid}") == b"610902001001"
+    assert await redis.get(f"gw:track:code:{first.tracking_code.replace('-', '')}") == str(sid).encode()
+    assert await redis.keys("outbox:*") == []
+
+
 async def test_one_key_sent_twice_at_once_is_stored_once_and_answered_alike(redis: aioredis.Redis) -> None:
     desk = desk_on(redis)
     (first_record, first_id), (second_record, second_id) = submission(), submission()
