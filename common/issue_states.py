@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 import msgspec
 import redis.asyncio as aioredis
 
+from common.redis import execute_or_undo
 from contracts.lifecycle import IssueState
 
 
@@ -65,12 +66,7 @@ class IssueStates:
     async def flush(self) -> None:
         if self._dirty:
             async with self._redis.pipeline(transaction=False) as pipe:
-                undo = self.stage(pipe)
-                try:
-                    await pipe.execute()
-                except BaseException:
-                    undo()
-                    raise
+                await execute_or_undo(pipe, [self.stage(pipe)])
 
     def stage(self, pipe: aioredis.client.Pipeline) -> Callable[[], None]:
         """Queue the changes' write in the caller's pipeline (one transaction with the caller's own writes);

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import msgspec
 import redis.asyncio as aioredis
 
+from common.redis import execute_or_undo
 from contracts.base import IssueEvent
 from contracts.issues import IssueReceived, IssueSupervised
 from contracts.registry import RegistryCommandApplied, RegistryCommandRefused, RegistryOutcomeMessage
@@ -87,12 +88,7 @@ class IssueReadModel:
         """Append each queued event to its issue's history once, however often delivered, and update the
         summaries: one round trip for the batch."""
         async with self._redis.pipeline(transaction=False) as pipe:
-            undo = await self.stage(pipe)
-            try:
-                await pipe.execute()
-            except BaseException:
-                undo()
-                raise
+            await execute_or_undo(pipe, [await self.stage(pipe)])
 
     async def stage(self, pipe: aioredis.client.Pipeline) -> Callable[[], None]:
         """Queue `flush`'s writes in the caller's pipeline; returns what keeps the events for the next flush

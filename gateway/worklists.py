@@ -15,6 +15,7 @@ import msgspec
 import redis.asyncio as aioredis
 
 from common.issue_states import IssueStates
+from common.redis import execute_or_undo
 from contracts.base import IssueEvent
 from contracts.commands import DecisionRefusal, ReviewDecisionApplied, ReviewDecisionRefused, ReviewPartDone
 from contracts.lifecycle import TERMINAL, IllegalTransition, IssueState, apply
@@ -83,12 +84,7 @@ class WorkLists:
 
     async def flush(self) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
-            undo = self.stage(pipe)
-            try:
-                await pipe.execute()
-            except BaseException:
-                undo()
-                raise
+            await execute_or_undo(pipe, [self.stage(pipe)])
 
     def stage(self, pipe: aioredis.client.Pipeline) -> Callable[[], None]:
         """Queue the batch's states and index changes in the caller's transaction; returns what keeps them

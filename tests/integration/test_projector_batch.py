@@ -9,11 +9,14 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
+import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from contracts.issues import IssueReceived, IssueTriaged
 from gateway.projector import write_batch
 from gateway.readmodel import IssueReadModel
+from gateway.submissions import PENDING
 from gateway.worklists import WorkLists
 
 AT = datetime(2026, 11, 30, 16, 30, tzinfo=UTC)
@@ -84,3 +87,25 @@ async def test_a_batch_is_one_transaction_and_no_reader_sees_an_issue_half_proje
     for view in await IssueReadModel(redis).summaries(numbers):
         assert (view.category, view.state) == ("water_supply", "pending_review")
     assert len(await work.received_at(["610902001001"])) == 200
+
+
+async def test_a_failed_batch_is_kept_and_written_whole_by_the_next_flush(redis: aioredis.Redis) -> None:
+    """Valkey applies a transaction's other commands when one fails, and the batch is then handled again:
+    every writer keeps what it staged, and writing it twice changes nothing (one history entry an event)."""
+    issues, work = IssueReadModel(redis), WorkLists(redis, cached=1_000)
+    number = "HB-202611-000001"
+    for event in events(number):
+        await issues.apply(event)
+        await work.apply(event)
+    await redis.set(PENDING, "not a sorted set")  # the ZREM of IssueReceived's submission fails inside EXEC
+    with pytest.raises(ResponseError):
+        await write_batch(redis, issues, work)
+    await redis.delete(PENDING)
+
+    await write_batch(redis, issues, work)
+
+    view = await IssueReadModel(redis).issue(number)
+    assert view is not None and (view.category, view.state) == ("water_supply", "pending_review")
+    assert [h.type for h in view.history] == ["intake.issue_received.v1", "triage.issue_triaged.v1"]
+    assert await work.received_at(["610902001001"]) == [number]
+    assert await WorkLists(redis).states.get(number) is not None

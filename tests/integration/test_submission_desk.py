@@ -11,9 +11,9 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from common.bus import Outgoing
+from common.bus import Outgoing, Published
 from common.outbox import Outbox
-from gateway.submissions import PENDING, IdempotencyConflict, SubmissionDesk
+from gateway.submissions import PENDING, IdempotencyConflict, Locations, SubmissionDesk
 
 TTL_S = 3600
 
@@ -85,3 +85,25 @@ async def test_every_caller_of_a_batch_learns_that_valkey_is_unreachable() -> No
     answers = await asyncio.gather(*(desk.accept(*submission(), None, "fp") for _ in range(3)), return_exceptions=True)
     assert all(isinstance(a, RedisConnectionError) for a in answers), answers
     await unreachable.aclose()
+
+
+async def test_locations_are_written_together_after_their_gather(redis: aioredis.Redis) -> None:
+    """Each acknowledged submission's entry is located (its partition and offset in the due set, for the
+    sweeper to confirm against the archive's marks), several in one write once the gather is over."""
+    outbox = Outbox(redis, "gateway", "1", republish_after_s=30)
+    desk, locations = SubmissionDesk(redis, outbox, TTL_S), Locations(redis, outbox, every_s=0.2)
+    made = [submission() for _ in range(3)]
+    for record, sid in made:
+        await desk.accept(record, sid, None, "fp")
+    noting = asyncio.create_task(locations.run())
+    try:
+        for offset, (record, _) in enumerate(made):
+            locations.note([Published(record, 5, offset)])
+        await asyncio.sleep(0.05)
+        assert all(m.decode().endswith("|-1|-1|0") for m in await redis.zrange("outbox:gateway:due", 0, -1))
+        await asyncio.sleep(0.4)
+        located = sorted(m.decode() for m in await redis.zrange("outbox:gateway:due", 0, -1))
+    finally:
+        noting.cancel()
+    expected = sorted(f"{r.headers['event-id']}|1|intake.submissions.v1|5|{n}|0" for n, (r, _) in enumerate(made))
+    assert located == expected
