@@ -63,6 +63,13 @@ def valkey_argv(var_dir: Path, port: int) -> list[str]:
         "yes",
         "--appendfsync",
         "everysec",
+        # Valkey rewrites the file once it has doubled and passed this: a fork, and a core busy for a second
+        # or two while it writes the whole data set, on a machine of two. At the default 64 MB that came
+        # every ~40 MB of writes, within a minute and a half at 50 intakes/s with the archive on (the
+        # outboxes write each record, then delete it), and p99 of those 10 s went 71 -> 129 ms (README
+        # "Benchmark"). At 256 MB it comes ~5x as rarely; a restart replays at most that much more.
+        "--auto-aof-rewrite-min-size",
+        "256mb",
         "--save",
         "",
         "--protected-mode",
