@@ -71,7 +71,7 @@ class Part:
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                log.warning("part did not stop in time; killing it", extra={"part": self.name, "timeout_s": timeout})
+                log.warning(f"{self.name} did not stop within {timeout:g} s; killing it", extra={"part": self.name})
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)  # granian workers and anything else left behind
         self.process.wait()
