@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 import msgspec
 import redis.asyncio as aioredis
 
-from common.redis import execute_or_undo
 from contracts.lifecycle import IssueState
 
 
@@ -65,15 +64,22 @@ class IssueStates:
 
     async def flush(self) -> None:
         if self._dirty:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                await execute_or_undo(pipe, [self.stage(pipe)])
+            changed, self._dirty = self._dirty, {}
+            try:
+                await self._redis.mset(self._encoded(changed))  # one command, no pipeline: the hot path's flush
+            except BaseException:
+                self._dirty = changed | self._dirty  # written with the next flush, after the redelivery
+                raise
+
+    def _encoded(self, changed: dict[str, IssueState]) -> dict[str, bytes]:
+        return {self._key(i): msgspec.json.encode(s) for i, s in changed.items()}
 
     def stage(self, pipe: aioredis.client.Pipeline) -> Callable[[], None]:
         """Queue the changes' write in the caller's pipeline (one transaction with the caller's own writes);
         returns what keeps them for the next flush if that pipeline fails."""
         changed, self._dirty = self._dirty, {}
         if changed:
-            pipe.mset({self._key(i): msgspec.json.encode(s) for i, s in changed.items()})
+            pipe.mset(self._encoded(changed))
 
         def undo() -> None:
             self._dirty = changed | self._dirty  # written with the next flush, after the redelivery

@@ -3,7 +3,6 @@ commands packed by hiredis."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import hiredis
@@ -29,14 +28,3 @@ def make_redis(url: str, max_connections: int = 64) -> aioredis.Redis:
         url, max_connections=max_connections, timeout=10, connection_class=HiredisPackedConnection
     )
     return aioredis.Redis(connection_pool=pool)
-
-
-async def execute_or_undo(pipe: aioredis.client.Pipeline, undo: Iterable[Callable[[], None]]) -> None:
-    """Run what writers staged in `pipe` (each handing back how to keep its writes for the next try); if
-    it fails, each writer keeps them, and the error goes on to the caller, whose batch is redelivered."""
-    try:
-        await pipe.execute()
-    except BaseException:
-        for keep in undo:
-            keep()
-        raise

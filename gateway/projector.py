@@ -8,7 +8,6 @@ from faststream.kafka import KafkaBroker
 from common.bus import Outgoing
 from common.consumer import Consumer
 from common.outbox import Outbox
-from common.redis import execute_or_undo
 from common.service import run_service
 from common.settings import load_settings
 from contracts.base import IssueEvent
@@ -25,7 +24,13 @@ async def write_batch(redis: aioredis.Redis, issues: IssueReadModel, work: WorkL
     from the triage, say, and still the state "received" from its first event)."""
     async with redis.pipeline(transaction=True) as pipe:
         # the history and summary first: the work lists' state overrides the summary's "received"
-        await execute_or_undo(pipe, [await issues.stage(pipe), work.stage(pipe)])
+        undo = [await issues.stage(pipe), work.stage(pipe)]
+        try:
+            await pipe.execute()
+        except BaseException:  # each keeps what it staged; the batch is handled again and written whole
+            for keep in undo:
+                keep()
+            raise
 
 
 def wire(settings: GatewaySettings):  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ from collections.abc import Callable
 import msgspec
 import redis.asyncio as aioredis
 
-from common.redis import execute_or_undo
 from contracts.base import IssueEvent
 from contracts.issues import IssueReceived, IssueSupervised
 from contracts.registry import RegistryCommandApplied, RegistryCommandRefused, RegistryOutcomeMessage
@@ -81,18 +80,13 @@ class IssueReadModel:
         self._queued: list[IssueEvent] = []
 
     async def apply(self, event: IssueEvent) -> None:
-        """Queue the event for the batch's `flush` (the projector calls it once per batch)."""
+        """Queue the event for the batch's write (`stage`, once per batch)."""
         self._queued.append(event)
 
-    async def flush(self) -> None:
-        """Append each queued event to its issue's history once, however often delivered, and update the
-        summaries: one round trip for the batch."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            await execute_or_undo(pipe, [await self.stage(pipe)])
-
     async def stage(self, pipe: aioredis.client.Pipeline) -> Callable[[], None]:
-        """Queue `flush`'s writes in the caller's pipeline; returns what keeps the events for the next flush
-        if that pipeline fails."""
+        """Queue in the caller's pipeline what the queued events write: each appended to its issue's history
+        once, however often delivered, and the summaries updated. Returns what keeps the events for the next
+        batch's write if that pipeline fails (`gateway.projector.write_batch`)."""
         queued, self._queued = self._queued, []
         for event in queued:
             number = event.issue_id

@@ -15,7 +15,6 @@ import msgspec
 import redis.asyncio as aioredis
 
 from common.issue_states import IssueStates
-from common.redis import execute_or_undo
 from contracts.base import IssueEvent
 from contracts.commands import DecisionRefusal, ReviewDecisionApplied, ReviewDecisionRefused, ReviewPartDone
 from contracts.lifecycle import TERMINAL, IllegalTransition, IssueState, apply
@@ -41,12 +40,12 @@ def _collected(deputy_code: str) -> str:
 
 class WorkLists:
     """`cached=0` (the API's side) reads every state from Valkey; the projector keeps a cache and writes
-    a batch's changes in one round trip (`flush`)."""
+    a batch's changes in its one transaction (`stage`, `gateway.projector.write_batch`)."""
 
     def __init__(self, redis: aioredis.Redis, cached: int = 0) -> None:
         self._redis = redis
         self.states = IssueStates(redis, "gw", cached=cached)
-        self._queued: list[tuple[str, tuple[object, ...]]] = []  # index changes, written by `flush`
+        self._queued: list[tuple[str, tuple[object, ...]]] = []  # index changes, written by `stage`
 
     async def apply(self, event: IssueEvent) -> IssueState | None:
         """Fold one event and refile the issue; returns its new state."""
@@ -82,13 +81,9 @@ class WorkLists:
         queue(("hset", (f"gw:issue:{after.issue_id}",), {"mapping": _summary(after)}))  # type: ignore[arg-type]
         return after
 
-    async def flush(self) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            await execute_or_undo(pipe, [self.stage(pipe)])
-
     def stage(self, pipe: aioredis.client.Pipeline) -> Callable[[], None]:
         """Queue the batch's states and index changes in the caller's transaction; returns what keeps them
-        for the next flush if it fails."""
+        for the next batch's write if it fails."""
         undo_states = self.states.stage(pipe)
         queued, self._queued = self._queued, []
         for name, args, *kwargs in queued:
