@@ -18,6 +18,8 @@ from common.outbox import Outbox
 from gateway.tracking import new_tracking_code, shown, tracking_key
 
 log = logging.getLogger(__name__)
+# The outbox's two keys empty (the step then keeps nothing) and four placeholders, so the arguments after
+# them stay where `_ACCEPT` looks for them.
 NO_OUTBOX: tuple[list[str], list[object]] = (["", ""], ["", "", "", 0])
 PENDING = "gw:pending"  # sorted set: submission id -> accepted at (unix s); left when IssueReceived is seen
 
@@ -180,7 +182,7 @@ class Locations:
     async def flush(self) -> None:
         self._wake.clear()
         batch, self._noted = self._noted, []
-        if not batch or self._outbox is None:
+        if not batch or self._outbox is None:  # (with no outbox, `note` keeps nothing: mypy needs the check)
             return
         try:
             async with self._redis.pipeline(transaction=False) as pipe:

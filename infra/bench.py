@@ -502,8 +502,8 @@ def run_side_by_side(platforms: list[tuple[str, ...]], args: argparse.Namespace)
         return asyncio.run(side_by_side_figures(running, args))
 
 
-# No archive, so no outboxes in the services. The gateway keeps each submission in its own either way (its
-# 202 rests on that); with the archive off nothing sweeps it, which a bench platform can afford.
+# No archive, so no outboxes at all, the gateway's included (`OUTBOX_ENABLED=false`): they exist for the archive,
+# so what they cost is counted as the archive's.
 WITHOUT_ARCHIVE = tuple(part for part in APPLICATION_PARTS if part != "archiver")
 
 
