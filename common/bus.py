@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any, NamedTuple
 
 import msgspec
@@ -56,11 +57,22 @@ def make_broker(settings: BaseSettings, client_id: str) -> KafkaBroker:
 
 
 class Published(NamedTuple):
-    """A record the broker acknowledged, and where it put it."""
+    """A record the broker acknowledged, where it put it, and what else it holds of it."""
 
     record: Outgoing
     partition: int
     offset: int
+    timestamp: int  # ms, as `publish_all` stamped it
+    producer: str  # the publishing process's client id, sent as the `producer` header
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        """The headers as the broker holds them."""
+        return sent_headers(self.record, self.producer)
+
+
+def sent_headers(record: Outgoing, producer: str) -> list[tuple[str, bytes]]:
+    """A record's own headers, then who published it (the consumers' `skip_own`)."""
+    return [*((k, v.encode()) for k, v in record.headers.items()), (HEADER_PRODUCER, producer.encode())]
 
 
 def _producer(broker: KafkaBroker) -> Any:
@@ -80,13 +92,13 @@ async def publish_all(broker: KafkaBroker, records: list[Outgoing]) -> list[Publ
     Records go straight to aiokafka's producer under FastStream's: our records are already encoded and
     carry their own headers, and FastStream's publish would add a middleware chain, a correlation id
     and a content type to each (~10 µs a record: a tenth of a second on a 10,000-decision review)."""
-    producer = _producer(broker)
-    me = (HEADER_PRODUCER, broker.config.client_id.encode())  # who published it (the consumers' `skip_own`)
+    producer, me = _producer(broker), broker.config.client_id
+    # Stamped here, not by aiokafka: its acknowledgement gives every record of a batch the first one's timestamp,
+    # and the archive's feed must hold what the broker holds.
+    now_ms = int(time.time() * 1000)
     pending = [
-        await producer.send(
-            r.topic, r.value, key=r.key.encode(), headers=[*((k, v.encode()) for k, v in r.headers.items()), me]
-        )
+        await producer.send(r.topic, r.value, key=r.key.encode(), headers=sent_headers(r, me), timestamp_ms=now_ms)
         for r in records
     ]
     metas = await asyncio.gather(*pending)
-    return [Published(r, meta.partition, meta.offset) for r, meta in zip(records, metas, strict=True)]
+    return [Published(r, meta.partition, meta.offset, now_ms, me) for r, meta in zip(records, metas, strict=True)]

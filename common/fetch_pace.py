@@ -79,7 +79,7 @@ class Gathering:
 
     def __init__(self, gather_s: float, hold_fetches: bool = False) -> None:
         self.gather_s, self.hold_fetches, self._last_batch_at = gather_s, hold_fetches, 0.0
-        self._full = False  # the last batch held `most` records: more are waiting, nothing needs to gather
+        self.full = False  # the last batch held `most` records: more are waiting, nothing needs to gather
         self._held: set[Any] = set()  # `hold_fetches`: the partitions this gathering paused after the last batch
 
     def keep_paused(self, consumer: Any, *partitions: Any) -> None:
@@ -87,23 +87,40 @@ class Gathering:
         consumer.pause(*partitions)
         self._held -= set(partitions)
 
+    def include(self, *partitions: Any) -> None:
+        """`hold_fetches`: partitions paused for good until now join the next batch."""
+        self._held |= set(partitions)
+
     async def next_batch(self, consumer: Any, *, wait_ms: int, most: int) -> dict[Any, list]:
         """The next batch from aiokafka's `consumer`, by partition: at most `most` records, within `wait_ms`
         of the fetch (empty if none came). After a full batch the next is fetched at once."""
-        wait = 0.0 if self._full else self._last_batch_at + self.gather_s - time.monotonic()
+        waited = await self.wait_turn()
+        batch = await self.fetch(consumer, wait_ms=wait_ms, most=most, waited=waited)
+        self.took(sum(map(len, batch.values())), most)
+        return batch
+
+    async def wait_turn(self) -> bool:
+        """Sleep until the next batch is due; whether it slept."""
+        wait = 0.0 if self.full else self._last_batch_at + self.gather_s - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
+        return wait > 0
+
+    async def fetch(self, consumer: Any, *, wait_ms: int, most: int, waited: bool) -> dict[Any, list]:
+        """A batch now, from what gathered (`waited`: records gathered while the reader slept)."""
         if self.hold_fetches:
-            batch = await self._fetch_once(consumer, wait_ms, most)
-        else:
-            batch = await consumer.getmany(timeout_ms=wait_ms, max_records=most)
-            if wait > 0 and batch and (held := sum(map(len, batch.values()))) < most:
-                for tp, records in (await consumer.getmany(timeout_ms=GATHER_LAST_MS, max_records=most - held)).items():
-                    batch.setdefault(tp, []).extend(records)
-        if batch:
-            self._last_batch_at = time.monotonic()
-        self._full = sum(map(len, batch.values())) >= most
+            return await self._fetch_once(consumer, wait_ms, most)
+        batch = await consumer.getmany(timeout_ms=wait_ms, max_records=most)
+        if waited and batch and (held := sum(map(len, batch.values()))) < most:
+            for tp, records in (await consumer.getmany(timeout_ms=GATHER_LAST_MS, max_records=most - held)).items():
+                batch.setdefault(tp, []).extend(records)
         return batch
+
+    def took(self, records: int, most: int) -> None:
+        """A batch of `records` was taken: the next is due `gather_s` from now, or at once if it was full."""
+        if records:
+            self._last_batch_at = time.monotonic()
+        self.full = records >= most
 
     async def _fetch_once(self, consumer: Any, wait_ms: int, most: int) -> dict[Any, list]:
         """What the partitions held since the last batch gathered, in one fetch; paused again before anything

@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from faststream.kafka import KafkaBroker
 from redis.commands.core import AsyncScript
 
+from common.archive_feed import stage_feed
 from common.bus import Outgoing, Published, publish_all
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ class Outbox:
             members[Location(event_id, self.epoch, r.topic, p.partition, p.offset).member] = due
         pipe.hset(self._hash, mapping=entries)  # two commands for a batch, not two a record
         pipe.zadd(self._due, members)
+        stage_feed(pipe, self.epoch, published)
 
     def locate(self, pipe: aioredis.client.Pipeline, published: list[Published]) -> None:
         """Records kept by `unpublished` were acknowledged: note where, so the sweeper can confirm them."""
@@ -145,6 +147,7 @@ class Outbox:
         }
         pipe.zrem(self._due, *(Location(event_id).member for event_id in ids))  # two commands for a batch
         pipe.zadd(self._due, located)
+        stage_feed(pipe, self.epoch, published)
 
     async def sweep(self, broker: KafkaBroker) -> tuple[int, int]:
         """Drop what the archive holds and publish again what it does not; returns (confirmed, republished)."""
@@ -187,6 +190,7 @@ class Outbox:
             for (old, _), p in zip(resend, published, strict=True):
                 moved = Location(old.event_id, self.epoch, p.record.topic, p.partition, p.offset, old.attempts + 1)
                 pipe.zadd(self._due, {moved.member: now + min(300.0, self.after_s * 2**moved.attempts)})
+            stage_feed(pipe, self.epoch, published)
             await pipe.execute()
         if resend:
             log.warning(

@@ -1,13 +1,17 @@
-"""The archiver's loop with fakes: fsync, then progress in Valkey under the epoch, then commit; divergence pauses."""
+"""The archiver's loop with fakes: fsync, then progress in Valkey under the epoch, then commit; divergence pauses;
+partitions move between the broker and the producers' feed."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 from aiokafka import TopicPartition
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from common.settings import load_settings
+from infra.archive.feed import Taken, follow_on
 from infra.archive.segments import read_partition
 from infra.archive.service import Archiver, ArchiveSettings, _SeekToArchive
 from infra.archive.writer import ArchiveWriter
@@ -17,21 +21,67 @@ TP0, TP1 = TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)
 
 
 class FakeConsumer:
-    def __init__(self) -> None:
+    """aiokafka's consumer as the archiver uses it; `broker` holds each partition's records."""
+
+    def __init__(self, assigned: tuple[TopicPartition, ...] = ()) -> None:
         self.committed: list[dict] = []
-        self.paused: list[TopicPartition] = []
+        self.paused_log: list[TopicPartition] = []
         self.sought: dict[TopicPartition, int] = {}
+        self.assigned, self.held = set(assigned), set[TopicPartition]()
+        self.broker: dict[TopicPartition, list] = {tp: [] for tp in assigned}
+        self.position: dict[TopicPartition, int] = dict.fromkeys(assigned, 0)
+        self.polled: dict[TopicPartition, int] = {}  # when a fetch last answered for it (ms)
+        self.fetched: list[set[TopicPartition]] = []  # the partitions each getmany asked the broker for
 
     async def commit(self, offsets: dict) -> None:
         if not offsets:
             raise ValueError(offsets)  # as aiokafka does
         self.committed.append(dict(offsets))
 
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.assigned)
+
+    def paused(self) -> set[TopicPartition]:
+        return set(self.held)
+
     def pause(self, *tps: TopicPartition) -> None:
-        self.paused.extend(tps)
+        self.paused_log.extend(tps)
+        self.held |= set(tps)
+
+    def resume(self, *tps: TopicPartition) -> None:
+        self.held -= set(tps)
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
-        self.sought[tp] = offset
+        self.sought[tp] = self.position[tp] = offset
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        return len(self.broker[tp]) if tp in self.polled else None
+
+    def last_poll_timestamp(self, tp: TopicPartition) -> int | None:
+        return self.polled.get(tp)
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict:
+        asked = self.assigned - self.held
+        self.fetched.append(asked)
+        batch = {}
+        for tp in asked:
+            self.polled[tp] = int(time.time() * 1000) + 1
+            if got := self.broker[tp][self.position[tp] :]:
+                batch[tp], self.position[tp] = got, self.position[tp] + len(got)
+        return batch
+
+
+class FakeFeed:
+    """The producers' feed: records by partition, taken from the offset asked for."""
+
+    def __init__(self) -> None:
+        self.records: dict[TopicPartition, list] = {}
+        self.trimmed: dict[TopicPartition, int] = {}
+
+    async def take(self, wanted: dict, trim: dict, most: int) -> dict:
+        self.trimmed.update({**trim, **wanted})
+        held = {tp: [r for r in self.records.get(tp, []) if r.offset >= nxt] for tp, nxt in wanted.items()}
+        return {tp: follow_on(rs, wanted[tp]) for tp, rs in held.items() if rs}
 
 
 class FakeRedis:
@@ -49,6 +99,22 @@ class FakeRedis:
 def make_archiver(tmp_path: Path) -> tuple[Archiver, FakeConsumer, FakeRedis, ArchiveWriter]:
     writer, consumer, redis = ArchiveWriter(tmp_path), FakeConsumer(), FakeRedis(tmp_path)
     return Archiver(ArchiveSettings(), consumer, writer, redis, epoch="3"), consumer, redis, writer  # type: ignore[arg-type]
+
+
+def fed_archiver(tmp_path: Path, **settings: object) -> tuple[Archiver, FakeConsumer, FakeFeed, ArchiveWriter]:
+    """An archiver of TP0 and TP1 whose batches come at once, with a fake feed."""
+    writer, consumer, feed = ArchiveWriter(tmp_path), FakeConsumer((TP0, TP1)), FakeFeed()
+    chosen = ArchiveSettings(archive_gather_ms=0, **settings)  # type: ignore[arg-type]
+    archiver = Archiver(chosen, consumer, writer, FakeRedis(tmp_path), epoch="3")  # type: ignore[arg-type]
+    archiver.feed = feed  # type: ignore[assignment]
+    return archiver, consumer, feed, writer
+
+
+async def step(archiver: Archiver) -> None:
+    """One turn of the archiver's loop."""
+    if batch := await archiver.next_batch():
+        await archiver.archive(batch)
+    archiver.review()
 
 
 async def test_a_batch_is_on_disk_before_its_progress_is_recorded_and_committed(tmp_path: Path) -> None:
@@ -75,18 +141,82 @@ async def test_a_partition_whose_broker_history_differs_is_paused_and_reported(t
     await archiver.archive({TP0: records(0, 5)})
     await archiver.archive({TP0: [record(4, value=b"other"), record(5)], TP1: records(0, 2)})
     await archiver.archive({TP0: [record(4, value=b"other")]})  # nothing to record or commit
-    assert consumer.paused == [TP0, TP0]
+    assert consumer.paused_log == [TP0, TP0]
     assert archiver.status()["diverged"] == [f"{TOPIC}:0"]
     assert writer.next_offset(TOPIC, 0) == 5 and writer.next_offset(TOPIC, 1) == 2
     writer.close()
 
 
 async def test_assigned_partitions_are_sought_to_the_last_archived_record(tmp_path: Path) -> None:
-    archiver, consumer, _, writer = make_archiver(tmp_path)
+    archiver, consumer, _, writer = fed_archiver(tmp_path)
     await archiver.archive({TP0: records(0, 7)})
-    await _SeekToArchive(consumer, writer).on_partitions_assigned([TP0, TP1])  # type: ignore[arg-type]
+    await _SeekToArchive(archiver).on_partitions_assigned([TP0, TP1])
     assert consumer.sought == {TP0: 6, TP1: 0}
     writer.close()
+
+
+async def test_a_partition_caught_up_on_the_broker_is_then_read_from_the_feed(tmp_path: Path) -> None:
+    archiver, consumer, feed, writer = fed_archiver(tmp_path)
+    consumer.broker[TP0] = records(0, 5)
+    archiver.assigned([TP0, TP1])
+    await step(archiver)
+    assert archiver.fed.keys() == {TP0, TP1} and consumer.paused() == {TP0, TP1}
+    feed.records[TP0] = records(5, 9)  # what the producers noted; the broker is not asked again
+    consumer.broker[TP0] += records(5, 9)
+    await step(archiver)
+    assert writer.next_offset(TOPIC, 0) == 9 and consumer.fetched[1:] == []
+    assert archiver.counts["from_broker"] == 5 and archiver.counts["from_feed"] == 4
+    assert feed.trimmed[TP0] == 5  # what the archive held was trimmed from the feed
+    writer.close()
+
+
+async def test_an_offset_the_feed_skipped_is_read_from_the_broker_after_the_gap_wait(tmp_path: Path) -> None:
+    archiver, consumer, feed, writer = fed_archiver(tmp_path, archive_gap_wait_s=0.2)
+    archiver.assigned([TP0, TP1])
+    await step(archiver)
+    consumer.broker[TP0] = records(0, 4)  # offset 1 was published without an outbox
+    feed.records[TP0] = [record(0), record(2), record(3)]
+    await step(archiver)
+    assert writer.next_offset(TOPIC, 0) == 1 and TP0 in archiver.fed  # a producer may note it yet
+    await asyncio.sleep(0.25)
+    await step(archiver)  # the gap is old enough: back to the broker, from the missing offset
+    assert TP0 not in archiver.fed and consumer.sought[TP0] == 1
+    await step(archiver)
+    assert writer.next_offset(TOPIC, 0) == 4 and consumer.fetched[-1] == {TP0}
+    assert archiver.counts["gaps"] == 1 and TP0 in archiver.fed  # caught up again
+    assert [r.value for r in read_partition(tmp_path / TOPIC / "0")] == [r.value for r in records(0, 4)]
+    writer.close()
+
+
+async def test_a_partition_the_feed_is_silent_about_is_looked_at_on_the_broker(tmp_path: Path) -> None:
+    archiver, consumer, _, writer = fed_archiver(tmp_path, archive_quiet_recheck_s=0.2)
+    archiver.assigned([TP0, TP1])
+    await step(archiver)
+    consumer.broker[TP1] = records(0, 2)  # published without an outbox, and nothing fed after it
+    await asyncio.sleep(0.25)
+    await step(archiver)  # quiet long enough: both go to the broker
+    await step(archiver)
+    assert writer.next_offset(TOPIC, 1) == 2 and archiver.counts["rechecks"] == 2
+    assert archiver.fed.keys() == {TP0, TP1}
+    writer.close()
+
+
+async def test_without_the_feed_every_partition_stays_on_the_broker(tmp_path: Path) -> None:
+    archiver, consumer, _, writer = fed_archiver(tmp_path)
+    archiver.feed = None
+    archiver.assigned([TP0, TP1])
+    consumer.broker[TP0] = records(0, 3)
+    await step(archiver)
+    consumer.broker[TP0] += records(3, 5)
+    await step(archiver)
+    assert writer.next_offset(TOPIC, 0) == 5 and archiver.fed == {} and consumer.fetched[-1] == {TP0, TP1}
+    writer.close()
+
+
+def test_the_feed_gives_the_run_that_follows_on_and_where_a_gap_begins() -> None:
+    assert follow_on(records(3, 6), 3) == Taken(records(3, 6), None)
+    assert follow_on([*records(1, 5), record(6)], 3) == Taken(records(3, 5), 5)
+    assert follow_on(records(5, 7), 3) == Taken([], 3)
 
 
 def test_settings_come_from_the_environment() -> None:

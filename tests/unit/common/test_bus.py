@@ -69,7 +69,7 @@ class QueueingBroker:
         self.config = connected(self)
 
     async def send(
-        self, topic: str, value: bytes, *, key: bytes, headers: list[tuple[str, bytes]]
+        self, topic: str, value: bytes, *, key: bytes, headers: list[tuple[str, bytes]], timestamp_ms: int
     ) -> asyncio.Future[SimpleNamespace]:
         self.queued.append((topic, key, value, header_dict(headers)))
         offset = len(self.queued) - 1

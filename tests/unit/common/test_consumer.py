@@ -44,7 +44,7 @@ class FakeBroker:
         return lambda on_batch: on_batch
 
     async def send(
-        self, topic: str, value: bytes, *, key: bytes, headers: list[tuple[str, bytes]]
+        self, topic: str, value: bytes, *, key: bytes, headers: list[tuple[str, bytes]], timestamp_ms: int
     ) -> asyncio.Future[SimpleNamespace]:
         self.published.append(Outgoing(topic, key.decode(), value, header_dict(headers)))
         acknowledged = asyncio.get_running_loop().create_future()
@@ -398,7 +398,7 @@ class HeldBroker(FakeBroker):
         self.held: list[asyncio.Future[SimpleNamespace]] = []
 
     async def send(
-        self, topic: str, value: bytes, *, key: bytes, headers: list[tuple[str, bytes]]
+        self, topic: str, value: bytes, *, key: bytes, headers: list[tuple[str, bytes]], timestamp_ms: int
     ) -> asyncio.Future[SimpleNamespace]:
         self.published.append(Outgoing(topic, key.decode(), value, header_dict(headers)))
         self.held.append(asyncio.get_running_loop().create_future())
