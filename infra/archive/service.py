@@ -9,6 +9,7 @@ keep in Valkey (`common.archive_feed`), which costs the broker nothing. It goes 
 where the feed cannot say what comes next: an offset the feed has skipped for `ARCHIVE_GAP_WAIT_S` (a record
 published without an outbox, or by a process that died before noting it), or a partition the feed has brought
 nothing of for `ARCHIVE_QUIET_RECHECK_S` (a fetch that finds nothing new costs the broker almost nothing).
+Before it stops, it reads every partition from the broker until it holds all the broker has.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class ArchiveSettings(BaseSettings, frozen=True, kw_only=True):
     archive_gap_wait_s: float = 3.0
     # A partition the feed has said nothing of for this long is looked at on the broker: a record published
     # without an outbox, with nothing fed after it, is archived within about this long.
-    archive_quiet_recheck_s: float = 10.0
+    archive_quiet_recheck_s: float = 3.0
     consumer_group: str = "archiver"
 
 
@@ -124,7 +125,25 @@ class Archiver:
             if time.monotonic() >= next_lag:
                 self._report_lag()
                 next_lag = time.monotonic() + self.settings.archive_lag_window_s
+        await self.last_pass()
         self._report_lag()
+
+    async def last_pass(self, timeout_s: float = 5.0) -> None:
+        """Before stopping, read every partition from the broker until the archive holds all it has: what was
+        published without an outbox may not be fed yet, and a stopped platform's broker keeps nothing."""
+        for tp in list(self.fed):
+            self._read_from_broker(tp)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            waiting = [tp for tp in self.consumer.assignment() if not self._is_diverged(tp) and not self._caught_up(tp)]
+            if not waiting:
+                return
+            most = self.settings.archive_max_records
+            if batch := await self.gathering.fetch(self.consumer, wait_ms=500, most=most, waited=False):
+                self.counts["from_broker"] += sum(map(len, batch.values()))
+                await self.archive(batch)
+        log.warning("the archive had not caught up with the broker when the archiver stopped",
+                    extra={"partitions": len(waiting)})  # fmt: skip
 
     async def next_batch(self) -> dict[TopicPartition, list]:
         """What gathered since the last batch: from the broker for the partitions read there, then the feed's."""

@@ -201,6 +201,16 @@ async def test_a_partition_the_feed_is_silent_about_is_looked_at_on_the_broker(t
     writer.close()
 
 
+async def test_before_stopping_it_takes_all_the_broker_has_fed_or_not(tmp_path: Path) -> None:
+    archiver, consumer, _, writer = fed_archiver(tmp_path)  # quiet partitions looked at only after 3 s
+    archiver.assigned([TP0, TP1])
+    await step(archiver)
+    consumer.broker[TP0], consumer.broker[TP1] = records(0, 3), records(0, 1)  # published without an outbox
+    await archiver.last_pass()
+    assert (writer.next_offset(TOPIC, 0), writer.next_offset(TOPIC, 1)) == (3, 1)
+    writer.close()
+
+
 async def test_without_the_feed_every_partition_stays_on_the_broker(tmp_path: Path) -> None:
     archiver, consumer, _, writer = fed_archiver(tmp_path)
     archiver.feed = None
