@@ -80,11 +80,14 @@ def judge(figures: list[float]) -> Verdict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", type=Path, help=f"results of `make bench` (default: {RUNS}/*.json)")
-    files = parser.parse_args(argv).files or sorted(RUNS.glob("*.json"))
-    if not files:
-        print(f"no runs: `make bench` keeps each under {RUNS}/", file=sys.stderr)
-        return 2
+    parser.add_argument("--commit", help="only the runs of this commit (runs pool only if their code is the same)")
+    args = parser.parse_args(argv)
+    files = args.files or sorted(RUNS.glob("*.json"))
     runs = [Run.of(f.stem, json.loads(f.read_text())) for f in files]
+    runs = [run for run in runs if args.commit is None or run.commit.startswith(args.commit)]
+    if not runs:
+        print(f"no runs: `make bench` and `make bench-archive` keep each under {RUNS}/", file=sys.stderr)
+        return 2
     for run in runs:
         print(
             f"{run.name} ({run.commit}): {run.judged:.3f}x against both archive-off platforms "

@@ -95,8 +95,7 @@ class Platform:
         """Application parts together (each finishes what it holds), then the broker, then Valkey."""
         application = [p for n, p in self.parts.items() if n not in (*INFRASTRUCTURE_PARTS, "archiver")]
         stop_together(list(reversed(application)), timeout=20.0)
-        if "archiver" in self.parts:  # last of the application, so it archives what the others published
-            time.sleep(1.0)
+        if "archiver" in self.parts:  # last of the application: before it stops it takes all the broker has
             self.parts["archiver"].stop()
         for name in ("broker", "valkey"):
             if name in self.parts:

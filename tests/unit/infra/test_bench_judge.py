@@ -12,11 +12,11 @@ from infra.bench import commit, write_results
 from infra.bench_judge import Run, judge, main, t_95
 
 
-def results(on_vs_off: float, on_vs_off_again: float, control: float) -> dict[str, object]:
+def results(on_vs_off: float, on_vs_off_again: float, control: float, code: str = "d0f9c39") -> dict[str, object]:
     """The part of `make bench`'s results.json the judgement reads."""
     median = "p99_ms_median_of_blocks"
     return {
-        "commit": "d0f9c39",
+        "commit": code,
         "side_by_side_with_headroom": {
             "archive_on_vs_off": {median: on_vs_off},
             "archive_on_vs_off_again": {median: on_vs_off_again},
@@ -55,6 +55,17 @@ def test_a_run_is_judged_against_both_archive_off_platforms(tmp_path: Path, caps
     out = capsys.readouterr().out
     assert "a (d0f9c39): 1.069x against both archive-off platforms (1.110x, 1.030x); control 0.940x" in out
     assert "2 runs: mean" in out and "not shown" in out
+
+
+def test_only_the_runs_of_the_code_asked_for_are_pooled(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = []
+    for name, figures, code in (("a", (1.30, 1.30, 1.0), "d0f9c39"), ("b", (1.02, 1.04, 1.0), "aa74586")):
+        files.append(path := tmp_path / f"{name}.json")
+        path.write_text(json.dumps(results(*figures, code=code)))
+    assert main([*map(str, files), "--commit", "aa745"]) == 0
+    out = capsys.readouterr().out
+    assert "b (aa74586)" in out and "a (d0f9c39)" not in out and "1 runs: mean 1.030x" in out
+    assert main([*map(str, files), "--commit", "0000000"]) == 2  # none of that code
 
 
 def test_no_runs_say_where_they_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
