@@ -132,7 +132,7 @@ class Archiver:
         """Before stopping, read every partition from the broker until the archive holds all it has: what was
         published without an outbox may not be fed yet, and a stopped platform's broker keeps nothing."""
         for tp in list(self.fed):
-            self._read_from_broker(tp)
+            self._read_from_broker(tp, check_last=True)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             waiting = [tp for tp in self.consumer.assignment() if not self._is_diverged(tp) and not self._caught_up(tp)]
@@ -220,10 +220,10 @@ class Archiver:
                 self.counts["gaps"] += 1
                 log.info("a record the feed skipped is read from the broker",
                          extra={"topic": tp.topic, "partition": tp.partition, "offset": gap[0]})  # fmt: skip
-                self._read_from_broker(tp)
+                self._read_from_broker(tp, check_last=True)
             elif now - last_fed >= self.settings.archive_quiet_recheck_s:
                 self.counts["rechecks"] += 1
-                self._read_from_broker(tp)
+                self._read_from_broker(tp, check_last=False)  # a fetch that finds nothing costs the broker least
 
     def _caught_up(self, tp: TopicPartition) -> bool:
         """A fetch answered since the partition went to the broker says the archive holds all it has."""
@@ -232,11 +232,15 @@ class Archiver:
             return False
         return self.writer.next_offset(tp.topic, tp.partition) >= end
 
-    def _read_from_broker(self, tp: TopicPartition) -> None:
+    def _read_from_broker(self, tp: TopicPartition, check_last: bool) -> None:
+        """From the archive's next offset, or (`check_last`) from the last one archived: the writer then compares
+        the broker's record with it, so a feed that ever differed from the broker is caught like a broker
+        that does (the partition pauses and health turns red)."""
         del self.fed[tp]
         self._gaps.pop(tp, None)
         self._from_broker_since[tp] = int(time.time() * 1000)
-        self.consumer.seek(tp, self.writer.next_offset(tp.topic, tp.partition))
+        next_offset = self.writer.next_offset(tp.topic, tp.partition)
+        self.consumer.seek(tp, max(next_offset - 1, 0) if check_last else next_offset)
         self.gathering.include(tp)
 
     def _is_diverged(self, tp: TopicPartition) -> bool:
