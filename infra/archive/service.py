@@ -133,7 +133,7 @@ class Archiver:
         published without an outbox may not be fed yet, and a stopped platform's broker keeps nothing."""
         for tp in list(self.fed):
             self._read_from_broker(tp, check_last=True)
-        deadline = time.monotonic() + timeout_s
+        deadline, waiting = time.monotonic() + timeout_s, list(self.consumer.assignment())
         while time.monotonic() < deadline:
             waiting = [tp for tp in self.consumer.assignment() if not self._is_diverged(tp) and not self._caught_up(tp)]
             if not waiting:
