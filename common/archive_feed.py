@@ -46,7 +46,7 @@ def stage_feed(pipe: aioredis.client.Pipeline, epoch: str, published: list[Publi
     """Queue, in the caller's transaction, the acknowledged records for the archiver: one command a partition."""
     by_key: dict[str, dict[bytes, int]] = defaultdict(dict)
     for p in published:
-        fed = FedRecord(p.offset, p.timestamp, p.record.key.encode(), p.record.value, p.headers())
+        fed = FedRecord(p.offset, p.timestamp, p.record.key.encode(), p.record.value, p.headers)
         by_key[feed_key(epoch, p.record.topic, p.partition)][encode_fed(fed)] = p.offset
     for key, members in by_key.items():
         pipe.zadd(key, members)  # type: ignore[arg-type]

@@ -13,11 +13,12 @@ from infra.archive.feed import FeedReader
 
 TOPIC = "issue.events.v1"
 TP3, TP4 = TopicPartition(TOPIC, 3), TopicPartition(TOPIC, 4)
+PRODUCER = ("producer", b"triage")
 
 
 def acked(offset: int, partition: int = 3) -> Published:
     record = Outgoing(TOPIC, f"HB-202611-{offset:06d}", b'{"n":%d}' % offset, {"event-id": f"e{offset}"})
-    return Published(record, partition, offset, 1_764_000_000_000 + offset, "triage")
+    return Published(record, partition, offset, 1_764_000_000_000 + offset, [("event-id", b"e%d" % offset), PRODUCER])
 
 
 async def keep(redis: aioredis.Redis, epoch: str, published: list[Published]) -> None:
@@ -34,7 +35,7 @@ async def test_the_feed_gives_records_as_the_broker_holds_them_in_offset_order(r
     assert [r.offset for r in records] == [10, 11, 12] and gap_at == 13  # 14 waits for 13
     first = records[0]
     assert (first.key, first.value, first.timestamp) == (b"HB-202611-000010", b'{"n":10}', 1_764_000_000_010)
-    assert first.headers == [("event-id", b"e10"), ("producer", b"triage")]  # what publish_all sent
+    assert first.headers == [("event-id", b"e10"), PRODUCER]  # as publish_all sent them
     assert taken[TP4] == ([], 0)  # offsets 0 and 1 are not fed (yet)
 
 

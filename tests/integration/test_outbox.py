@@ -31,7 +31,7 @@ def record(n: int) -> Outgoing:
 
 
 def acked(n: int, partition: int, offset: int) -> Published:
-    return Published(record(n), partition, offset, 1_764_000_000_000 + offset, "test")
+    return Published(record(n), partition, offset, 1_764_000_000_000 + offset, [])
 
 
 async def keep(redis: aioredis.Redis, outbox: Outbox, published: list[Published]) -> None:

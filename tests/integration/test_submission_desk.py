@@ -98,7 +98,7 @@ async def test_locations_are_written_together_after_their_gather(redis: aioredis
     noting = asyncio.create_task(locations.run())
     try:
         for offset, (record, _) in enumerate(made):
-            locations.note([Published(record, 5, offset, 1_764_000_000_000, "test")])
+            locations.note([Published(record, 5, offset, 1_764_000_000_000, [])])
         await asyncio.sleep(0.05)
         assert all(m.decode().endswith("|-1|-1|0") for m in await redis.zrange("outbox:gateway:due", 0, -1))
         await asyncio.sleep(0.4)
